@@ -1,0 +1,35 @@
+"""Number formatting for people: 亿元 / 万元 in Chinese, M / bn in English."""
+from __future__ import annotations
+
+import math
+
+from core.i18n import t
+
+
+def money(v, lang: str = "zh") -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    v = float(v)
+    if lang == "zh":
+        if abs(v) >= 1e8:
+            return f"{v / 1e8:,.2f} {t('unit.yi_yuan', lang)}"
+        if abs(v) >= 1e4:
+            return f"{v / 1e4:,.1f} {t('unit.wan_yuan', lang)}"
+        return f"{v:,.2f} {t('unit.yuan', lang)}"
+    if abs(v) >= 1e9:
+        return f"¥{v / 1e9:,.2f} bn"
+    if abs(v) >= 1e6:
+        return f"¥{v / 1e6:,.2f} M"
+    return f"¥{v:,.2f}"
+
+
+def count(v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    return f"{int(round(float(v))):,}"
+
+
+def pct(v, digits: int = 1) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    return f"{float(v) * 100:.{digits}f}%"

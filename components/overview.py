@@ -1,0 +1,78 @@
+"""Pure builders for the overview page (no queries)."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import html
+
+from components.figures import empty_figure, figure
+from components.format import count, money, pct
+from components.kpi import kpi_card
+from core.i18n import t
+
+
+def kpi_row(k: dict | None, lang: str):
+    if not k:
+        return [dbc.Col(html.Div(t("overview.no_data", lang), className="text-muted"))]
+    c = k.get("complaints") or {}
+    cards = [
+        kpi_card(t("kpi.funds_disclosed", lang), money(k["funds_disclosed"], lang),
+                 t("kpi.funds_disclosed_sub", lang, n=count(k["n_funds"]))),
+        kpi_card(t("kpi.allocated", lang), money(k["allocated_in"], lang)),
+        kpi_card(t("kpi.paid", lang), money(k["paid_amount"], lang), t("kpi.paid_sub", lang, n=count(k["n_payments"]))),
+        kpi_card(t("kpi.households", lang), count(k["households_reached"]),
+                 t("kpi.households_sub", lang, n=count(k["households"])) if k.get("households") else None),
+        kpi_card(t("kpi.complaints_received", lang), f"{count(c.get('accepted'))} / {count(c.get('received'))}",
+                 t("kpi.complaints_amount", lang, amount=money(c.get("amount_involved"), lang))),
+        kpi_card(t("kpi.complaints_closed", lang), f"{count(c.get('closed'))} / {count(c.get('substantiated'))}"),
+    ]
+    return [dbc.Col(card, xs=12, sm=6, lg=2) for card in cards]
+
+
+def trend_figure(df: pd.DataFrame, lang: str) -> dict:
+    if df.empty:
+        return empty_figure(t("overview.no_data", lang))
+    data = []
+    for cat, part in df.groupby("category", sort=True):
+        data.append({"type": "bar", "name": t(f"category.{cat}", lang), "x": part["period"].tolist(),
+                     "y": part["amount"].astype(float).round(2).tolist(),
+                     "hovertemplate": "%{x}<br>%{fullData.name}: ¥%{y:,.0f}<extra></extra>"})
+    return figure(data, t("overview.trend", lang), barmode="stack",
+                  xaxis={"title": {"text": t("axis.month", lang)}, "type": "category"},
+                  yaxis={"title": {"text": t("axis.amount_yuan", lang)}})
+
+
+def ranking_figure(df: pd.DataFrame, metric: str, title: str, lang: str, ascending: bool = False,
+                   n: int = 10, as_pct: bool = False) -> dict:
+    d = df.dropna(subset=[metric])
+    if d.empty:
+        return empty_figure(t("overview.no_data", lang))
+    d = d.sort_values(metric, ascending=ascending).head(n).iloc[::-1]
+    vals = d[metric].astype(float)
+    text = [pct(v) for v in vals] if as_pct else [f"{v:,.0f}" for v in vals]
+    return figure([{
+        "type": "bar", "orientation": "h", "x": (vals * (100 if as_pct else 1)).round(3).tolist(),
+        "y": d["name"].tolist(), "customdata": d["region_code"].tolist(), "text": text, "textposition": "auto",
+        "hovertemplate": "%{y}: %{text}<extra></extra>",
+        "marker": {"color": "#c0392b" if (as_pct or ascending) else "#2e6da4"},
+    }], title, margin={"l": 120, "r": 16, "t": 40, "b": 30},
+        xaxis={"ticksuffix": "%" if as_pct else ""}, yaxis={"automargin": True})
+
+
+def subregion_table(df: pd.DataFrame, lang: str, page_path: str):
+    if df.empty:
+        return html.Div(t("overview.no_data", lang), className="text-muted")
+    head = html.Thead(html.Tr([html.Th(t(f"col.{c}", lang)) for c in
+                               ("region", "paid_amount", "n_payments", "households", "households_reached",
+                                "paid_per_household", "anomaly_rate", "complaints", "complaints_per_10k")]))
+    rows = []
+    for r in df.itertuples(index=False):
+        rows.append(html.Tr([
+            html.Td(html.A(r.name, href=f"{page_path}?region={r.region_code}")),
+            html.Td(f"{r.paid_amount:,.2f}"), html.Td(count(r.n_payments)), html.Td(count(r.households)),
+            html.Td(count(r.households_reached)),
+            html.Td("—" if pd.isna(r.paid_per_household) else f"{r.paid_per_household:,.0f}"),
+            html.Td(pct(r.anomaly_rate, 2)), html.Td(count(r.complaints)),
+            html.Td("—" if pd.isna(r.complaints_per_10k) else f"{r.complaints_per_10k:.2f}"),
+        ]))
+    return dbc.Table([head, html.Tbody(rows)], striped=True, hover=True, size="sm", className="subregion-table")

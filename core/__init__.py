@@ -1,0 +1,1 @@
+"""Shared kernel: settings, database schema, scope, i18n, ID-number helpers. Imports neither Dash nor pipeline."""

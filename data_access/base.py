@@ -1,0 +1,64 @@
+"""Shared pieces of the read side: scope filters (deny by default), engine, row helpers.
+
+Every public data_access function takes the viewer's Scope as its first argument and applies it
+inside its query with ``in_scope``; an empty scope yields a filter that matches nothing.
+"""
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import and_, false, select
+from sqlalchemy.sql import ColumnElement
+
+from core import schema
+from core.db import get_engine
+from core.scope import Scope, level_of, normalize_code, prefix_of, prefix_upper
+
+
+def in_scope(column, scope: Scope) -> ColumnElement:
+    """``column`` (a 12-digit region code column) lies inside the scope's region."""
+    if scope is None or scope.is_empty:
+        return false()
+    p = scope.prefix
+    return and_(column >= p.ljust(12, "0"), column < prefix_upper(p).ljust(12, "0"))
+
+
+def under(column, region_code: str) -> ColumnElement:
+    p = prefix_of(region_code)
+    return and_(column >= p.ljust(12, "0"), column < prefix_upper(p).ljust(12, "0"))
+
+
+def resolve_region(scope: Scope, region: str | None) -> str | None:
+    """The region to show: the requested one when it is inside the scope, else the scope's own."""
+    if scope is None or scope.is_empty:
+        return None
+    try:
+        region = normalize_code(region) if region else None
+    except ValueError:
+        region = None
+    return scope.clamp(region)
+
+
+def read_df(stmt, engine=None) -> pd.DataFrame:
+    eng = engine or get_engine()
+    with eng.connect() as conn:
+        res = conn.execute(stmt)
+        return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+
+
+def region_names(codes) -> dict[str, str]:
+    codes = sorted({c for c in codes if c})
+    if not codes:
+        return {}
+    out = {}
+    eng = get_engine()
+    with eng.connect() as conn:
+        for i in range(0, len(codes), 900):
+            part = codes[i:i + 900]
+            out.update(dict(conn.execute(select(schema.regions.c.code, schema.regions.c.name)
+                                         .where(schema.regions.c.code.in_(part))).all()))
+    return out
+
+
+def child_level(region_code: str) -> str | None:
+    from core.scope import CHILD_LEVEL
+    return CHILD_LEVEL.get(level_of(region_code))

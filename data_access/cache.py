@@ -1,0 +1,65 @@
+"""diskcache memoization for data_access, shared by all worker processes.
+
+Keys: the function's qualified name, its arguments (the viewer's Scope included, which is a frozen
+dataclass) and the data version (bumped by every import), so an import invalidates everything.
+"""
+from __future__ import annotations
+
+import functools
+import os
+
+import diskcache
+
+from core.settings import get_settings
+
+_cache: diskcache.Cache | None = None
+_cache_dir: str | None = None
+
+
+def get_cache() -> diskcache.Cache:
+    global _cache, _cache_dir
+    d = str(get_settings().cache_dir)
+    if _cache is None or _cache_dir != d:
+        os.makedirs(d, exist_ok=True)
+        _cache = diskcache.Cache(d, size_limit=2 ** 30)
+        _cache_dir = d
+    return _cache
+
+
+def data_version() -> int:
+    return int(get_cache().get("__data_version__", 0))
+
+
+def invalidate() -> None:
+    c = get_cache()
+    version = data_version() + 1
+    c.clear()
+    c.set("__data_version__", version)
+
+
+def memoize(fn):
+    """Memoize on (name, args, kwargs, database, data version). Disabled with CACHE_DISABLED=1."""
+    name = f"{fn.__module__}.{fn.__qualname__}"
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if os.environ.get("CACHE_DISABLED") == "1":
+            return fn(*args, **kwargs)
+        c = get_cache()
+        key = (name, get_settings().database_url, data_version(), args, tuple(sorted(kwargs.items())))
+        hit = c.get(key, default=_MISS)
+        if hit is not _MISS:
+            return hit
+        value = fn(*args, **kwargs)
+        c.set(key, value)
+        return value
+
+    wrapper.uncached = fn
+    return wrapper
+
+
+class _Miss:
+    pass
+
+
+_MISS = _Miss()

@@ -1,0 +1,445 @@
+"""Complaint statistics (投诉举报). One function, ``complaint_funnel``, gives the four numbers
+(received, accepted, closed, substantiated) to both the overview KPIs and the complaints page.
+
+Counts and breakdowns read the roll-up ``agg_complaints``. Timeliness at the package's as-of date,
+the overdue lists (R22/R23), repeat complaints, corroboration with clues and the complaint list
+read complaint rows through the index (region_code, received_date), always inside the viewer's
+scope, and judge deadlines with ``pipeline.rollups.complaint_timeliness`` (the one implementation
+of the service rule).
+
+Confidential fields: ``summary``, ``complainant_name`` and ``complainant_contact`` are selected
+only when ``scope.complaints`` is true; otherwise they never leave the database.
+
+Decisions where the issue is silent:
+- a period is a range of months of *receipt* (``YYYY-MM``), both ends included;
+- rates: accepted / received, closed / accepted, substantiated / closed; "accepted within 7 days"
+  is a share of the accepted complaints, "closed within the limit" of the closed ones; what is still
+  open and late shows in the overdue counts and lists (judged at the as-of date);
+- a *matter* is the complaint's region together with its project when it names one, else its fund;
+  a complaint without either cannot be a repeat. A complaint is a repeat when the previous complaint
+  on the same matter was received at most ``REPEAT_DAYS`` days before it; a longer gap starts over;
+- complaints per 10,000 residents use the region's population from agg_region_year (as the overview).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import false, func, or_, select, true
+
+from core import schema
+from core.scope import Scope, level_of
+from data_access.base import child_level, in_scope, read_df, region_names, resolve_region, under
+from data_access.cache import memoize
+
+C = schema.agg_complaints
+K = schema.complaints
+CHANNELS = ("online", "letter", "visit", "phone", "wechat")
+CATEGORIES = ("livelihood_funds", "poverty_alleviation", "village_finance", "work_style", "other")
+COUNTS = ("received", "accepted", "closed", "substantiated", "accepted_in_time", "closed_in_time", "extensions")
+SUMS = COUNTS + ("amount_involved",)
+PUBLIC = ("complaint_id", "region_code", "channel", "category", "received_date", "accepted_date", "closed_date",
+          "extension_approved", "substantiated", "amount_involved", "fund_code", "project_code")
+CONFIDENTIAL = ("summary", "complainant_name", "complainant_contact")
+REPEAT_DAYS = 90
+LIST_LIMIT = 2000
+
+
+# --- helpers -------------------------------------------------------------------------------------
+def rates(d: dict) -> dict:
+    """Adds the funnel's rates to a dict (or row) of counts; None where the denominator is 0."""
+    def ratio(a, b):
+        return (float(d[a]) / float(d[b])) if d.get(b) else None
+    d["accept_rate"] = ratio("accepted", "received")
+    d["close_rate"] = ratio("closed", "accepted")
+    d["substantiation_rate"] = ratio("substantiated", "closed")
+    d["accepted_in_time_rate"] = ratio("accepted_in_time", "accepted")
+    d["closed_in_time_rate"] = ratio("closed_in_time", "closed")
+    d["extension_rate"] = ratio("extensions", "accepted")
+    return d
+
+
+def _month(p: str | None) -> str | None:
+    """A valid ``YYYY-MM`` or None."""
+    try:
+        return dt.date.fromisoformat(f"{p}-01").strftime("%Y-%m") if p else None
+    except (TypeError, ValueError):
+        return None
+
+
+def period_bounds(period_from: str | None, period_to: str | None) -> tuple[dt.date | None, dt.date | None]:
+    """Months of receipt -> [first day of period_from, first day after period_to)."""
+    a, b = _month(period_from), _month(period_to)
+    start = dt.date.fromisoformat(f"{a}-01") if a else None
+    end = None
+    if b:
+        y, m = int(b[:4]), int(b[5:])
+        end = dt.date(y + (m == 12), m % 12 + 1, 1)
+    return start, end
+
+
+def _agg_where(stmt, period_from, period_to):
+    a, b = _month(period_from), _month(period_to)
+    if a:
+        stmt = stmt.where(C.c.period >= a)
+    if b:
+        stmt = stmt.where(C.c.period <= b)
+    return stmt
+
+
+def not_about_viewer(scope: Scope):
+    """Hook: "a complaint about an official is never shown to that official" (scope.person_id).
+
+    The package's complaints carry no subject column (data-package.md), so this cannot be checked
+    from the package: the filter is TRUE for now. When the spec gains a subject (say
+    ``subject_id_number``), return ``or_(K.c.subject_id_number.is_(None),
+    K.c.subject_id_number != scope.person_id)`` here: every row-level query below uses it.
+    """
+    return true()
+
+
+def _row_where(scope: Scope, code: str, start=None, end=None) -> list:
+    conds = [in_scope(K.c.region_code, scope), under(K.c.region_code, code), not_about_viewer(scope)]
+    if start is not None:
+        conds.append(K.c.received_date >= start)
+    if end is not None:
+        conds.append(K.c.received_date < end)
+    return conds
+
+
+def _as_of(scope: Scope) -> pd.Timestamp | None:
+    from data_access.meta import package_info
+    info = package_info(scope)
+    return pd.Timestamp(info["as_of_date"]) if info else None
+
+
+def _typed(df: pd.DataFrame, as_of) -> pd.DataFrame:
+    """Dates as datetimes, flags as bools, and the service rule applied (at ``as_of``)."""
+    from pipeline.rollups import complaint_timeliness
+    for c in ("received_date", "accepted_date", "closed_date"):
+        df[c] = pd.to_datetime(df[c], errors="coerce")
+    df["substantiated"] = df["substantiated"].map(lambda v: bool(v) if pd.notna(v) else False).astype(bool)
+    df["amount_involved"] = pd.to_numeric(df["amount_involved"], errors="coerce")
+    return complaint_timeliness(df, as_of)
+
+
+@memoize
+def _rows(scope: Scope, code: str, start=None, end=None) -> pd.DataFrame:
+    """Complaint rows (public columns only) inside ``code`` and the scope, received in [start, end)."""
+    stmt = select(*[K.c[c] for c in PUBLIC]).where(*_row_where(scope, code, start, end))
+    return _typed(read_df(stmt), _as_of(scope))
+
+
+def _population(codes) -> dict[str, float]:
+    codes = sorted(set(codes))
+    if not codes:
+        return {}
+    T = schema.agg_region_year
+    out = {}
+    for i in range(0, len(codes), 900):
+        df = read_df(select(T.c.region_code, func.max(T.c.population).label("pop"))
+                     .where(T.c.region_code.in_(codes[i:i + 900])).group_by(T.c.region_code))
+        out.update({r: float(p) for r, p in zip(df["region_code"], df["pop"]) if p is not None and p > 0})
+    return out
+
+
+# --- the four numbers ----------------------------------------------------------------------------
+@memoize
+def complaint_funnel(scope: Scope, region: str | None = None, period_from: str | None = None,
+                     period_to: str | None = None) -> dict | None:
+    """received -> accepted -> closed -> substantiated for a region and months of receipt, with the
+    timeliness counts, extensions, amount involved, rates and complaints per 10,000 residents."""
+    code = resolve_region(scope, region)
+    if code is None:
+        return None
+    stmt = select(*[func.coalesce(func.sum(C.c[c]), 0).label(c) for c in SUMS]).where(C.c.region_code == code)
+    row = read_df(_agg_where(stmt, period_from, period_to)).iloc[0]
+    out = {c: (float(row[c]) if c == "amount_involved" else int(row[c])) for c in SUMS}
+    out["region"] = code
+    pop = _population([code]).get(code)
+    out["population"] = pop
+    out["per_10k"] = out["received"] / pop * 10000 if pop else None
+    return rates(out)
+
+
+@memoize
+def periods(scope: Scope, region: str | None = None) -> list[str]:
+    """The months (YYYY-MM) in which the region received complaints."""
+    code = resolve_region(scope, region)
+    if code is None:
+        return []
+    df = read_df(select(C.c.period).where(C.c.region_code == code).distinct().order_by(C.c.period))
+    return df["period"].tolist()
+
+
+@memoize
+def breakdown(scope: Scope, region: str | None, period_from: str | None, period_to: str | None,
+              by: str) -> pd.DataFrame:
+    """The funnel by ``channel``, ``category`` (every value, zeros included) or ``period`` (month)."""
+    if by not in ("channel", "category", "period"):
+        raise ValueError(by)
+    code = resolve_region(scope, region)
+    cols = [by, *SUMS]
+    if code is None:
+        return pd.DataFrame(columns=cols)
+    stmt = (select(C.c[by], *[func.sum(C.c[c]).label(c) for c in SUMS])
+            .where(C.c.region_code == code).group_by(C.c[by]).order_by(C.c[by]))
+    df = read_df(_agg_where(stmt, period_from, period_to))
+    if by != "period":
+        every = CHANNELS if by == "channel" else CATEGORIES
+        extra = sorted(set(df[by]) - set(every))
+        df = pd.DataFrame({by: [*every, *extra]}).merge(df, on=by, how="left")
+    for c in COUNTS:
+        df[c] = pd.to_numeric(df[c]).fillna(0).astype(int)
+    df["amount_involved"] = pd.to_numeric(df["amount_involved"]).fillna(0.0).astype(float)
+    return df[cols].reset_index(drop=True)
+
+
+@memoize
+def subregions(scope: Scope, region: str | None, period_from: str | None, period_to: str | None,
+               level: str | None = None) -> pd.DataFrame:
+    """One row per sub-region (children by default, or every region of ``level`` under the region):
+    the funnel, rates, complaints per 10,000 residents and what is overdue at the as-of date."""
+    code = resolve_region(scope, region)
+    cols = ["region_code", "name", *SUMS, "population", "per_10k", "accept_overdue", "close_overdue",
+            "accept_rate", "close_rate", "substantiation_rate", "accepted_in_time_rate", "closed_in_time_rate",
+            "extension_rate"]
+    from pipeline.rollups import LEVELS, anc, code_level
+    level = level or (child_level(code) if code else None)
+    if code is None or level is None or LEVELS.index(level) <= LEVELS.index(level_of(code)):
+        return pd.DataFrame(columns=cols)
+    stmt = (select(C.c.region_code, *[func.sum(C.c[c]).label(c) for c in SUMS])
+            .where(under(C.c.region_code, code), in_scope(C.c.region_code, scope), C.c.level == level)
+            .group_by(C.c.region_code))
+    df = read_df(_agg_where(stmt, period_from, period_to))
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    for c in COUNTS:
+        df[c] = pd.to_numeric(df[c]).fillna(0).astype(int)
+    df["amount_involved"] = df["amount_involved"].astype(float)
+    rows = _rows(scope, code, *period_bounds(period_from, period_to))
+    if not rows.empty and "accept_overdue" in rows:
+        deep = rows[code_level(rows["region_code"]).map(LEVELS.index) >= LEVELS.index(level)]
+        od = (deep.assign(anc=anc(deep["region_code"], level))
+              .groupby("anc")[["accept_overdue", "close_overdue"]].sum())
+        df = df.merge(od, left_on="region_code", right_index=True, how="left")
+    for c in ("accept_overdue", "close_overdue"):
+        df[c] = pd.to_numeric(df.get(c, 0)).fillna(0).astype(int)
+    pop = _population(df["region_code"])
+    df["population"] = df["region_code"].map(pop)
+    df["per_10k"] = (df["received"] / df["population"] * 10000).where(df["population"] > 0)
+    df = pd.DataFrame([rates(r) for r in df.to_dict("records")])
+    names = region_names(df["region_code"])
+    df["name"] = df["region_code"].map(names).fillna(df["region_code"])
+    return df[cols].sort_values("received", ascending=False).reset_index(drop=True)
+
+
+# --- timeliness at the as-of date ----------------------------------------------------------------
+@memoize
+def timeliness(scope: Scope, region: str | None, period_from: str | None, period_to: str | None) -> dict | None:
+    """Distributions of days to accept and days to close (counts per day, split in time / late), the
+    number overdue at the as-of date (R22, R23), and the as-of date itself."""
+    code = resolve_region(scope, region)
+    if code is None:
+        return None
+    df = _rows(scope, code, *period_bounds(period_from, period_to))
+    as_of = _as_of(scope)
+    acc = df[df["accepted_date"].notna()]
+    accept = (acc.groupby(["days_to_accept", "accepted_in_time"]).size().rename("n").reset_index()
+              .rename(columns={"days_to_accept": "days", "accepted_in_time": "in_time"}))
+    clo = df[df["closed_date"].notna() & df["accepted_date"].notna()]
+    close = (clo.assign(extension=clo["extension_approved"].map(lambda v: bool(v) if pd.notna(v) else False))
+             .groupby(["days_to_close", "closed_in_time", "extension"]).size().rename("n").reset_index()
+             .rename(columns={"days_to_close": "days", "closed_in_time": "in_time"}))
+    for part in (accept, close):
+        part["days"] = part["days"].astype(int)
+        part["n"] = part["n"].astype(int)
+    has = "accept_overdue" in df
+    return {
+        "as_of": as_of.strftime("%Y-%m-%d") if as_of is not None else None,
+        "accept": accept, "close": close,
+        "accept_overdue": int(df["accept_overdue"].sum()) if has else 0,
+        "close_overdue": int(df["close_overdue"].sum()) if has else 0,
+        "not_accepted": int(df["accepted_date"].isna().sum()),
+        "open": int((df["accepted_date"].notna() & df["closed_date"].isna()).sum()),
+    }
+
+
+@memoize
+def overdue(scope: Scope, region: str | None, period_from: str | None, period_to: str | None,
+            rule: str) -> pd.DataFrame:
+    """R22 (late acceptance) or R23 (late closing) at the package's as-of date, most overdue first.
+    ``status`` says whether the complaint is still waiting (open) or was handled late (done)."""
+    if rule not in ("R22", "R23"):
+        raise ValueError(rule)
+    cols = ["complaint_id", "region_code", "name", "channel", "category", "received_date", "accepted_date",
+            "due_date", "closed_date", "extension_approved", "days_overdue", "status"]
+    code = resolve_region(scope, region)
+    if code is None:
+        return pd.DataFrame(columns=cols)
+    df = _rows(scope, code, *period_bounds(period_from, period_to))
+    flag, days = ("accept_overdue", "accept_days_overdue") if rule == "R22" else ("close_overdue", "close_days_overdue")
+    if df.empty or flag not in df:
+        return pd.DataFrame(columns=cols)
+    d = df[df[flag]].copy()
+    if rule == "R22":
+        from core.settings import get_settings
+        d["due_date"] = d["received_date"] + pd.Timedelta(days=get_settings().rules.accept_days)
+        d["status"] = d["accepted_date"].isna().map({True: "open", False: "done"})
+    else:
+        d["due_date"] = d["close_limit"]
+        d["status"] = d["closed_date"].isna().map({True: "open", False: "done"})
+    d["days_overdue"] = d[days].astype(int)
+    d["extension_approved"] = d["extension_approved"].map(lambda v: bool(v) if pd.notna(v) else False)
+    d["name"] = d["region_code"].map(region_names(d["region_code"])).fillna(d["region_code"])
+    for c in ("received_date", "accepted_date", "due_date", "closed_date"):
+        d[c] = d[c].dt.strftime("%Y-%m-%d").where(d[c].notna(), None)
+    return d.sort_values(["days_overdue", "complaint_id"], ascending=[False, True])[cols].reset_index(drop=True)
+
+
+# --- repeat complaints ---------------------------------------------------------------------------
+def matter_key(df: pd.DataFrame) -> pd.Series:
+    """``region|P:project`` when the complaint names a project, else ``region|F:fund``; NaN without either."""
+    proj = df["project_code"].where(df["project_code"].notna() & df["project_code"].astype(str).ne(""))
+    fund = df["fund_code"].where(df["fund_code"].notna() & df["fund_code"].astype(str).ne(""))
+    return df["region_code"] + "|" + ("P:" + proj).fillna("F:" + fund)
+
+
+def matter_ordinals(df: pd.DataFrame, window_days: int = REPEAT_DAYS) -> pd.Series:
+    """Each complaint's place in a run of complaints on the same matter, each received at most
+    ``window_days`` after the previous one (1 = first, 2 = second...); 0 without a matter."""
+    key = matter_key(df)
+    out = pd.Series(0, index=df.index, dtype="int64")
+    if not key.notna().any():
+        return out
+    d = df.loc[key.notna(), ["received_date", "complaint_id"]].assign(key=key[key.notna()])
+    d = d.sort_values(["key", "received_date", "complaint_id"])
+    gap = d.groupby("key")["received_date"].diff().dt.days
+    run = (gap.isna() | (gap > window_days)).cumsum()
+    out.loc[d.index] = d.groupby(run).cumcount() + 1
+    return out
+
+
+@memoize
+def repeats(scope: Scope, region: str | None, period_from: str | None, period_to: str | None) -> dict | None:
+    """Second and third (or later) complaints on the same matter within REPEAT_DAYS, among the
+    complaints received in the period (earlier complaints up to REPEAT_DAYS before it count as the
+    first), and the matters that had them."""
+    code = resolve_region(scope, region)
+    if code is None:
+        return None
+    start, end = period_bounds(period_from, period_to)
+    look = start - dt.timedelta(days=REPEAT_DAYS) if start else None
+    df = _rows(scope, code, look, end).copy()
+    cols = ["region_code", "name", "fund_code", "project_code", "complaints", "repeats", "first_received",
+            "last_received", "complaint_ids"]
+    if df.empty:
+        return {"second": 0, "third_plus": 0, "matters": pd.DataFrame(columns=cols)}
+    df["ordinal"] = matter_ordinals(df)
+    df["key"] = matter_key(df)
+    cur = df[df["received_date"] >= pd.Timestamp(start)] if start else df
+    keys = set(cur.loc[cur["ordinal"] >= 2, "key"])
+    m = df[df["key"].isin(keys)].sort_values(["received_date", "complaint_id"])
+    g = m.groupby("key")
+    matters = pd.DataFrame({
+        "region_code": g["region_code"].first(), "fund_code": g["fund_code"].first(),
+        "project_code": g["project_code"].first(), "complaints": g.size(),
+        "repeats": g["ordinal"].apply(lambda s: int((s >= 2).sum())),
+        "first_received": g["received_date"].min().dt.strftime("%Y-%m-%d"),
+        "last_received": g["received_date"].max().dt.strftime("%Y-%m-%d"),
+        "complaint_ids": g["complaint_id"].apply(", ".join),
+    }).reset_index(drop=True) if keys else pd.DataFrame(columns=cols)
+    matters["name"] = matters["region_code"].map(region_names(matters["region_code"])).fillna(matters["region_code"])
+    matters = matters[cols].sort_values(["repeats", "complaints"], ascending=False).reset_index(drop=True)
+    return {"second": int((cur["ordinal"] == 2).sum()), "third_plus": int((cur["ordinal"] >= 3).sum()),
+            "matters": matters}
+
+
+# --- corroboration with clues --------------------------------------------------------------------
+@memoize
+def corroboration(scope: Scope, region: str | None, period_from: str | None, period_to: str | None) -> pd.DataFrame:
+    """Complaints and clues that point at the same project, the same fund in the same place, or the
+    same place (region code), side by side; only where both exist. Strongest match first."""
+    cols = ["match", "region_code", "name", "fund_code", "project_code", "complaints", "substantiated",
+            "complaint_ids", "clues", "rules", "amount_at_risk"]
+    code = resolve_region(scope, region)
+    if code is None:
+        return pd.DataFrame(columns=cols)
+    df = _rows(scope, code, *period_bounds(period_from, period_to))
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    Q = schema.clues
+    places = sorted(set(df["region_code"]))
+    projects = sorted(set(df["project_code"].dropna()) - {""})
+    parts = []
+    for i in range(0, max(len(places), len(projects)), 900):
+        pl, pr = places[i:i + 900], projects[i:i + 900]
+        hit = or_(Q.c.region_code.in_(pl) if pl else false(), Q.c.project_code.in_(pr) if pr else false())
+        parts.append(read_df(select(Q.c.region_code, Q.c.fund_code, Q.c.project_code, Q.c.rule,
+                                    func.count().label("n"), func.sum(Q.c.amount_at_risk).label("risk"))
+                             .where(in_scope(Q.c.region_code, scope), under(Q.c.region_code, code), hit)
+                             .group_by(Q.c.region_code, Q.c.fund_code, Q.c.project_code, Q.c.rule)))
+    cl = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if cl.empty:
+        return pd.DataFrame(columns=cols)
+    cl["n"] = cl["n"].astype(int)
+    cl["risk"] = cl["risk"].astype(float).fillna(0.0)
+
+    def side(comp: pd.DataFrame, clues: pd.DataFrame, match: str, keys: list[str]) -> pd.DataFrame:
+        if comp.empty or clues.empty:
+            return pd.DataFrame()
+        a = comp.groupby(keys).agg(complaints=("complaint_id", "size"), substantiated=("substantiated", "sum"),
+                                   complaint_ids=("complaint_id", lambda s: ", ".join(sorted(s)))).reset_index()
+        b = clues.groupby(keys).agg(clues=("n", "sum"), amount_at_risk=("risk", "sum"),
+                                    rules=("rule", lambda s: ", ".join(sorted(set(s))))).reset_index()
+        return a.merge(b, on=keys).assign(match=match)
+
+    has_p = df["project_code"].notna() & df["project_code"].ne("")
+    has_f = df["fund_code"].notna() & df["fund_code"].ne("")
+    out = pd.concat([
+        side(df[has_p], cl[cl["project_code"].notna()], "project", ["project_code"]),
+        side(df[has_f], cl[cl["fund_code"].notna() & cl["region_code"].isin(places)], "fund", ["region_code", "fund_code"]),
+        side(df, cl[cl["region_code"].isin(places)], "region", ["region_code"]),
+    ], ignore_index=True)
+    if out.empty:
+        return pd.DataFrame(columns=cols)
+    out = out.reindex(columns=cols)
+    # a project match is placed where its complaints are
+    out["region_code"] = out["region_code"].fillna(out["project_code"].map(
+        df[has_p].groupby("project_code")["region_code"].first()))
+    out["substantiated"] = out["substantiated"].astype(int)
+    out["name"] = out["region_code"].map(region_names(out["region_code"])).fillna(out["region_code"])
+    order = {"project": 0, "fund": 1, "region": 2}
+    out = out.assign(_o=out["match"].map(order)).sort_values(["_o", "clues", "complaints"], ascending=[True, False, False])
+    return out[cols].reset_index(drop=True)
+
+
+# --- the list ------------------------------------------------------------------------------------
+@memoize
+def complaint_list(scope: Scope, region: str | None, period_from: str | None, period_to: str | None,
+                   limit: int = LIST_LIMIT) -> tuple[pd.DataFrame, int]:
+    """The newest ``limit`` complaints of the region and period with their timeliness, and how many
+    there are in all. The confidential columns are selected only when ``scope.complaints``."""
+    code = resolve_region(scope, region)
+    if code is None:
+        return pd.DataFrame(), 0
+    where = _row_where(scope, code, *period_bounds(period_from, period_to))
+    total = int(read_df(select(func.count().label("n")).select_from(K).where(*where)).iloc[0]["n"])
+    names = PUBLIC + (CONFIDENTIAL if scope.complaints else ())
+    stmt = (select(*[K.c[c] for c in names]).where(*where)
+            .order_by(K.c.received_date.desc(), K.c.complaint_id).limit(int(limit)))
+    df = _typed(read_df(stmt), _as_of(scope))
+    if df.empty:
+        return df, total
+    df["status"] = pd.Series("closed", index=df.index).where(df["closed_date"].notna(), "open")
+    df.loc[df["accepted_date"].isna(), "status"] = "not_accepted"
+    df["name"] = df["region_code"].map(region_names(df["region_code"])).fillna(df["region_code"])
+    df["extension_approved"] = df["extension_approved"].map(lambda v: bool(v) if pd.notna(v) else False)
+    for c in ("received_date", "accepted_date", "closed_date", "close_limit"):
+        df[c] = df[c].dt.strftime("%Y-%m-%d").where(df[c].notna(), None)
+    keep = ["complaint_id", "region_code", "name", "channel", "category", "received_date", "accepted_date",
+            "closed_date", "close_limit", "status", "days_to_accept", "days_to_close", "extension_approved",
+            "substantiated", "amount_involved", "fund_code", "project_code"]
+    keep += [c for c in ("accept_overdue", "close_overdue", "accept_days_overdue", "close_days_overdue") if c in df]
+    keep += [c for c in CONFIDENTIAL if c in df]
+    return df[keep].reset_index(drop=True), total

@@ -1,0 +1,99 @@
+"""The leaders' overview: KPIs, monthly trends and sub-region rankings, all from roll-up tables."""
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import func, select
+
+from core import schema
+from core.scope import Scope
+from data_access.base import child_level, read_df, region_names, resolve_region, under
+from data_access.cache import memoize
+from data_access.complaints import complaint_funnel
+
+T = schema.agg_region_year
+
+
+@memoize
+def years(scope: Scope) -> list[int]:
+    if scope is None or scope.is_empty:
+        return []
+    df = read_df(select(T.c.year).where(T.c.region_code == scope.region_code).distinct().order_by(T.c.year))
+    return [int(y) for y in df["year"]]
+
+
+@memoize
+def kpis(scope: Scope, region: str | None = None, year: int | None = None) -> dict | None:
+    """Funds disclosed, allocated, paid to households, households reached, complaints funnel."""
+    code = resolve_region(scope, region)
+    if code is None:
+        return None
+    stmt = select(func.sum(T.c.funds_disclosed), func.sum(T.c.n_funds), func.sum(T.c.allocated_in),
+                  func.sum(T.c.paid_amount), func.sum(T.c.n_payments), func.sum(T.c.households_reached),
+                  func.max(T.c.households)).where(T.c.region_code == code)
+    if year:
+        stmt = stmt.where(T.c.year == int(year))
+    with_row = read_df(stmt).iloc[0].tolist()
+    keys = ("funds_disclosed", "n_funds", "allocated_in", "paid_amount", "n_payments", "households_reached", "households")
+    out = {k: (float(v) if v is not None else 0.0) for k, v in zip(keys, with_row)}
+    out["region"] = code
+    period = (f"{int(year)}-01", f"{int(year)}-12") if year else (None, None)
+    out["complaints"] = complaint_funnel(scope, code, *period)
+    return out
+
+
+@memoize
+def monthly(scope: Scope, region: str | None = None, year: int | None = None) -> pd.DataFrame:
+    """Payments per month and category for the region."""
+    code = resolve_region(scope, region)
+    if code is None:
+        return pd.DataFrame(columns=["period", "category", "n_payments", "amount"])
+    M = schema.agg_pay_month
+    stmt = select(M.c.period, M.c.category, M.c.n_payments, M.c.amount).where(M.c.region_code == code)
+    if year:
+        stmt = stmt.where(M.c.period >= f"{int(year)}-01", M.c.period <= f"{int(year)}-12")
+    return read_df(stmt.order_by(M.c.period))
+
+
+@memoize
+def subregions(scope: Scope, region: str | None = None, year: int | None = None, level: str | None = None) -> pd.DataFrame:
+    """One row per sub-region (children by default, or every region of ``level`` under it) with the
+    overview's comparison metrics: paid, households, paid per household, anomaly rate, complaints."""
+    code = resolve_region(scope, region)
+    cols = ["region_code", "name", "paid_amount", "n_payments", "households", "households_reached",
+            "paid_per_household", "anomaly_rate", "complaints", "complaints_per_10k"]
+    if code is None:
+        return pd.DataFrame(columns=cols)
+    level = level or child_level(code)
+    if level is None:
+        return pd.DataFrame(columns=cols)
+    stmt = (select(T.c.region_code, func.sum(T.c.paid_amount).label("paid_amount"),
+                   func.sum(T.c.n_payments).label("n_payments"), func.max(T.c.households).label("households"),
+                   func.max(T.c.population).label("population"),
+                   func.sum(T.c.households_reached).label("households_reached"))
+            .where(under(T.c.region_code, code), T.c.level == level).group_by(T.c.region_code))
+    if year:
+        stmt = stmt.where(T.c.year == int(year))
+    df = read_df(stmt)
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    A = schema.agg_anomaly
+    an = read_df(select(A.c.region_code, A.c.flagged_payments, A.c.n_payments.label("an_n"))
+                 .where(under(A.c.region_code, code), A.c.level == level))
+    C = schema.agg_complaints
+    cstmt = (select(C.c.region_code, func.sum(C.c.received).label("complaints"))
+             .where(under(C.c.region_code, code), C.c.level == level).group_by(C.c.region_code))
+    if year:
+        cstmt = cstmt.where(C.c.period >= f"{int(year)}-01", C.c.period <= f"{int(year)}-12")
+    cp = read_df(cstmt)
+    df = df.merge(an, on="region_code", how="left").merge(cp, on="region_code", how="left")
+    df["paid_amount"] = df["paid_amount"].astype(float)
+    hh = pd.to_numeric(df["households"], errors="coerce")
+    df["paid_per_household"] = (df["paid_amount"] / hh).where(hh > 0)
+    df["anomaly_rate"] = (pd.to_numeric(df["flagged_payments"], errors="coerce") /
+                          pd.to_numeric(df["an_n"], errors="coerce")).where(pd.to_numeric(df["an_n"], errors="coerce") > 0)
+    df["complaints"] = pd.to_numeric(df["complaints"], errors="coerce").fillna(0).astype(int)
+    pop = pd.to_numeric(df["population"], errors="coerce")
+    df["complaints_per_10k"] = (df["complaints"] / pop * 10000).where(pop > 0)
+    names = region_names(df["region_code"])
+    df["name"] = df["region_code"].map(names).fillna(df["region_code"])
+    return df[cols].sort_values("paid_amount", ascending=False).reset_index(drop=True)

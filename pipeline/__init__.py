@@ -1,0 +1,1 @@
+"""The write side: reference geography, generator, importer, rules, roll-ups. Never imports Dash."""

@@ -1,0 +1,86 @@
+"""`python manage.py bench {generate,import,detect,pipeline}`: benchmarks that print their figures.
+
+Each takes --json and then prints one JSON object. Benchmarks are not part of the test suite.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process and its finished children, in MB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, kids) / 1024.0
+
+
+def _emit(result: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+        return
+    for k, v in result.items():
+        if isinstance(v, dict):
+            print(f"{k}:")
+            for k2, v2 in v.items():
+                print(f"  {k2:<28} {v2}")
+        else:
+            print(f"{k:<30} {v}")
+
+
+def bench_import(args) -> int:
+    """Import a package (generated first when --package is not given) into a fresh database."""
+    from core.db import get_engine
+    from pipeline.importer import import_package
+    work = Path(tempfile.mkdtemp(prefix="bench-import-"))
+    pkg = Path(args.package) if args.package else None
+    if pkg is None:
+        from pipeline.generator import generate
+        pkg = work / "pkg"
+        generate(scale=args.scale, seed=args.seed, out=pkg)
+    url = args.database_url or f"sqlite:///{work / 'bench.sqlite'}"
+    engine = get_engine(url)
+    t0 = time.perf_counter()
+    s = import_package(pkg, engine, run_detect=not args.no_detect)
+    total = time.perf_counter() - t0
+    rows = sum(r.read for r in s.tables.values() if r.present)
+    load_secs = s.seconds.get("reading", 0) + s.seconds.get("validating", 0) + s.seconds.get("loading", 0)
+    _emit({"bench": "import", "scale": args.scale, "database": engine.dialect.name, "rows": rows,
+           "seconds_total": round(total, 2), "seconds": {k: round(v, 2) for k, v in s.seconds.items()},
+           "validated_rows_per_s": round(rows / load_secs) if load_secs else None,
+           "peak_rss_mb": round(peak_rss_mb(), 1)}, args.json)
+    return 0
+
+
+def _route(module: str, func: str):
+    def run(args):
+        import importlib
+        return getattr(importlib.import_module(module), func)(args)
+    return run
+
+
+def add_cli(sub) -> None:
+    p = sub.add_parser("bench", help="benchmarks that print their figures")
+    bsub = p.add_subparsers(dest="bench", required=True)
+    common = dict(scale=("--scale", dict(default="demo", choices=("demo", "city", "province"))))
+
+    def add(name, func, help_):
+        b = bsub.add_parser(name, help=help_)
+        b.add_argument(*common["scale"][:1], **common["scale"][1])
+        b.add_argument("--seed", type=int, default=1)
+        b.add_argument("--json", action="store_true")
+        b.add_argument("--database-url", default=None)
+        b.add_argument("--city", default="4304")
+        b.set_defaults(func=func)
+        return b
+
+    add("generate", _route("pipeline.generator", "bench_generate"), "generator rows/s and peak memory")
+    bi = add("import", bench_import, "validated rows/s into the database and peak memory")
+    bi.add_argument("--package", default=None, help="an existing package instead of generating one")
+    bi.add_argument("--no-detect", action="store_true")
+    add("detect", _route("pipeline.rules.cli", "bench_detect"), "time per rule and peak memory")
+    os.environ.setdefault("BENCH", "1")

@@ -1,0 +1,287 @@
+"""Roll-up tables, rebuilt after every import: the dashboard reads these, never the raw payments.
+
+The heavy part (one GROUP BY over payments, one over payments x people, one over the ledger) runs
+in SQL; the expansion from village to township, county, city and province runs in pandas on those
+small aggregates (region codes are hierarchical: an ancestor is a prefix padded with zeros).
+Decisions: payments are counted in the year and month of their `period` (the entitlement month);
+funds, allocations and projects in the fund's budget `year`; ledger entries by `entry_date`.
+"households reached" = distinct households (people.household_no; a recipient missing from people
+counts as their own household) among the recipients paid in a village, summed over villages.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from core import schema
+from core.settings import get_settings
+from pipeline.bulk import delete_all, insert_frame
+
+LEVEL_LEN = {"province": 2, "city": 4, "county": 6, "township": 9, "village": 12}
+LEVELS = tuple(LEVEL_LEN)
+
+
+def _ym(conn, col):
+    return f"substr({col},1,7)" if conn.dialect.name == "sqlite" else f"to_char({col},'YYYY-MM')"
+
+
+def _read(conn: Connection, sql: str) -> pd.DataFrame:
+    res = conn.execute(text(sql))
+    return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+
+
+def anc(codes: pd.Series, level: str) -> pd.Series:
+    n = LEVEL_LEN[level]
+    return codes.str.slice(0, n) + "0" * (12 - n)
+
+
+def code_level(codes: pd.Series) -> pd.Series:
+    c = codes.astype(str)
+    lvl = np.select([c.str.slice(2).eq("0" * 10), c.str.slice(4).eq("0" * 8), c.str.slice(6).eq("0" * 6),
+                     c.str.slice(9).eq("000")], ["province", "city", "county", "township"], "village")
+    return pd.Series(lvl, index=codes.index)
+
+
+def expand_levels(df: pd.DataFrame, code_col: str, keys: list[str], sums: dict[str, str],
+                  levels=LEVELS) -> pd.DataFrame:
+    """Sum ``df`` (rows at the deepest level) up to every level. Rows whose own level is above a
+    target level (e.g. a county-level complaint) count only for that level and above."""
+    own = LEVELS.index  # noqa: E731
+    lv = code_level(df[code_col]).map(own)
+    out = []
+    for level in levels:
+        part = df[lv >= own(level)]
+        if part.empty:
+            continue
+        part = part.assign(region_code=anc(part[code_col], level))
+        g = part.groupby(["region_code", *keys], as_index=False, sort=False).agg(**{k: (v, "sum") for k, v in sums.items()})
+        g["level"] = level
+        out.append(g)
+    if not out:
+        return pd.DataFrame(columns=["region_code", *keys, *sums, "level"])
+    return pd.concat(out, ignore_index=True)
+
+
+def _village_payments(conn) -> pd.DataFrame:
+    return _read(conn, "SELECT village_code, period, fund_code, COUNT(*) AS n, SUM(amount) AS amount "
+                       "FROM payments GROUP BY village_code, period, fund_code")
+
+
+def build_rollups(conn: Connection) -> None:
+    for name in schema.ROLLUP_TABLES:
+        delete_all(conn, getattr(schema, name))
+    funds = _read(conn, "SELECT fund_code, category, year, issuing_region_code, total_amount FROM funds")
+    pv = _village_payments(conn)
+    pv["n"] = pv["n"].astype("int64")
+    pv["amount"] = pv["amount"].astype(float)
+    pv = pv.merge(funds[["fund_code", "category"]], on="fund_code", how="left")
+    pv["category"] = pv["category"].fillna("other")
+
+    # agg_pay_month
+    m = expand_levels(pv, "village_code", ["period", "category"], {"n_payments": "n", "amount": "amount"})
+    insert_frame(conn, schema.agg_pay_month, m, replace=False)
+
+    # agg_fund_region: per fund and region, allocated in / passed on / paid inside
+    allocs = _read(conn, "SELECT fund_code, from_region_code, to_region_code, amount FROM allocations")
+    allocs["amount"] = allocs["amount"].astype(float)
+    paid = expand_levels(pv, "village_code", ["fund_code"], {"paid_inside": "amount", "n_payments": "n"})
+    rec = _read(conn, "SELECT fund_code, village_code, COUNT(DISTINCT id_number) AS n_recipients "
+                      "FROM payments GROUP BY fund_code, village_code")
+    rec["n_recipients"] = rec["n_recipients"].astype("int64")
+    recs = expand_levels(rec, "village_code", ["fund_code"], {"n_recipients": "n_recipients"})
+    ain = allocs.groupby(["fund_code", "to_region_code"], as_index=False)["amount"].sum().rename(
+        columns={"to_region_code": "region_code", "amount": "allocated_in"})
+    pon = allocs.groupby(["fund_code", "from_region_code"], as_index=False)["amount"].sum().rename(
+        columns={"from_region_code": "region_code", "amount": "passed_on"})
+    fr = paid.drop(columns="level").merge(recs.drop(columns="level"), on=["region_code", "fund_code"], how="outer")
+    fr = fr.merge(ain, on=["fund_code", "region_code"], how="outer").merge(pon, on=["fund_code", "region_code"], how="outer")
+    for c in ("paid_inside", "allocated_in", "passed_on"):
+        fr[c] = fr[c].fillna(0.0)
+    for c in ("n_payments", "n_recipients"):
+        fr[c] = fr[c].fillna(0).astype("int64")
+    fr["level"] = code_level(fr["region_code"])
+    parent = {"province": None, "city": 2, "county": 4, "township": 6, "village": 9}
+    fr["parent_code"] = [None if parent[lv] is None else rc[: parent[lv]] + "0" * (12 - parent[lv])
+                         for rc, lv in zip(fr["region_code"], fr["level"])]
+    insert_frame(conn, schema.agg_fund_region, fr, replace=False)
+
+    # agg_region_year
+    pv["year"] = pv["period"].str.slice(0, 4).astype(int)
+    pay_y = expand_levels(pv, "village_code", ["year"], {"paid_amount": "amount", "n_payments": "n"})
+    hh = _read(conn, "SELECT p.village_code, substr(p.period,1,4) AS yr, COUNT(DISTINCT p.id_number) AS persons, "
+                     "COUNT(DISTINCT COALESCE(pe.household_no, p.id_number)) AS households "
+                     "FROM payments p LEFT JOIN people pe ON pe.id_number = p.id_number "
+                     "GROUP BY p.village_code, substr(p.period,1,4)")
+    hh["year"] = hh["yr"].astype(int)
+    for c in ("persons", "households"):
+        hh[c] = hh[c].astype("int64")
+    hh_y = expand_levels(hh, "village_code", ["year"], {"persons_reached": "persons", "households_reached": "households"})
+    f = funds.assign(total_amount=funds["total_amount"].astype(float), one=1)
+    fd = expand_levels(f, "issuing_region_code", ["year"], {"funds_disclosed": "total_amount", "n_funds": "one"})
+    # allocations into a region's subtree from outside it (for the province: what it sent down)
+    a = allocs.merge(funds[["fund_code", "year"]], on="fund_code", how="left")
+    a_parts = []
+    for level in LEVELS:
+        n = LEVEL_LEN[level]
+        if level == "province":
+            part = a[a["from_region_code"].str.slice(2).eq("0" * 10)]
+            part = part.assign(region_code="43" + "0" * 10)
+        else:
+            to_l = a["to_region_code"].str.slice(0, n)
+            inside = a["from_region_code"].str.slice(0, n).eq(to_l)
+            deep_enough = code_level(a["to_region_code"]).map(LEVELS.index) >= LEVELS.index(level)
+            part = a[~inside & deep_enough].assign(region_code=to_l[~inside & deep_enough] + "0" * (12 - n))
+        g = part.groupby(["region_code", "year"], as_index=False)["amount"].sum().rename(columns={"amount": "allocated_in"})
+        a_parts.append(g)
+    al_y = pd.concat(a_parts, ignore_index=True) if a_parts else pd.DataFrame(columns=["region_code", "year", "allocated_in"])
+    led = _read(conn, f"SELECT village_code, {_ym(conn, 'entry_date')} AS ym, direction, COUNT(*) AS n, SUM(amount) AS amount "
+                      "FROM ledger GROUP BY village_code, 2, direction")
+    led["year"] = led["ym"].str.slice(0, 4).astype(int)
+    led["amount"] = led["amount"].astype(float)
+    led["income"] = np.where(led["direction"].eq("income"), led["amount"], 0.0)
+    led["expense"] = np.where(led["direction"].eq("expense"), led["amount"], 0.0)
+    led["n"] = led["n"].astype("int64")
+    led_y = expand_levels(led, "village_code", ["year"], {"ledger_income": "income", "ledger_expense": "expense", "n_ledger": "n"})
+    pr = _read(conn, "SELECT p.region_code, f.year, p.contract_amount FROM projects p JOIN funds f ON f.fund_code = p.fund_code")
+    pr = pr.assign(contract_amount=pr["contract_amount"].astype(float), one=1)
+    pr_y = expand_levels(pr, "region_code", ["year"], {"project_amount": "contract_amount", "n_projects": "one"})
+    key = ["region_code", "year"]
+    ry = None
+    for part in (pay_y, hh_y, fd, al_y, led_y, pr_y):
+        part = part.drop(columns=[c for c in ("level",) if c in part.columns])
+        ry = part if ry is None else ry.merge(part, on=key, how="outer")
+    regs = _read(conn, "SELECT code AS region_code, households, population FROM regions")
+    ry = ry.merge(regs, on="region_code", how="left")
+    ry["level"] = code_level(ry["region_code"])
+    for c in ("funds_disclosed", "allocated_in", "paid_amount", "ledger_income", "ledger_expense", "project_amount"):
+        ry[c] = ry[c].fillna(0.0).astype(float)
+    for c in ("n_funds", "n_payments", "households_reached", "persons_reached", "n_ledger", "n_projects"):
+        ry[c] = ry[c].fillna(0).astype("int64")
+    _fill_region_population(regs, ry)
+    insert_frame(conn, schema.agg_region_year, ry, replace=False)
+
+    build_complaint_rollups(conn)
+
+
+def _fill_region_population(regs: pd.DataFrame, ry: pd.DataFrame) -> None:
+    """Where a region has no households/population of its own, use the sum of its villages'."""
+    v = regs[code_level(regs["region_code"]).eq("village")].dropna(subset=["households"])
+    if v.empty:
+        return
+    v = v.assign(households=v["households"].astype(float), population=v["population"].astype(float))
+    tot = expand_levels(v, "region_code", [], {"hh": "households", "pop": "population"})
+    hh = dict(zip(tot["region_code"], tot["hh"]))
+    pop = dict(zip(tot["region_code"], tot["pop"]))
+    miss = ry["households"].isna()
+    ry.loc[miss, "households"] = ry.loc[miss, "region_code"].map(hh)
+    miss = ry["population"].isna()
+    ry.loc[miss, "population"] = ry.loc[miss, "region_code"].map(pop)
+    ry["households"] = ry["households"].astype("Int64")
+    ry["population"] = ry["population"].astype("Int64")
+
+
+def complaint_frame(conn: Connection) -> pd.DataFrame:
+    df = _read(conn, "SELECT complaint_id, region_code, channel, category, received_date, accepted_date, closed_date, "
+                     "extension_approved, substantiated, amount_involved FROM complaints")
+    for c in ("received_date", "accepted_date", "closed_date"):
+        df[c] = pd.to_datetime(df[c], errors="coerce")
+    return df
+
+
+def complaint_timeliness(df: pd.DataFrame, as_of=None) -> pd.DataFrame:
+    """The platform's service rule, the one implementation that the roll-ups, the complaints page and
+    R22/R23 share (thresholds from settings): accept within ``accept_days`` of receipt; close within
+    ``close_months`` calendar months of acceptance, ``close_months_extended`` with an approved extension.
+
+    "Day N" is received_date + N days: accepted on day 7 is in time, on day 8 late. The last allowed
+    closing day is accepted_date plus the months (pd.DateOffset: the same day of the month, or that
+    month's last day when it has no such day, e.g. 30 Nov + 3 months = 28/29 Feb); closed on it is in
+    time, the day after is late.
+
+    Adds days_to_accept, days_to_close (from acceptance), accepted_in_time, close_limit, closed_in_time.
+    With ``as_of`` (the package's date) also the overdue flags of R22/R23 and by how many days:
+    accept_overdue / accept_days_overdue (accepted late, or not accepted and older than the limit at
+    as-of) and close_overdue / close_days_overdue (closed after the limit, or accepted, still open and
+    past it at as-of).
+    """
+    rs = get_settings().rules
+    acc_days = (df["accepted_date"] - df["received_date"]).dt.days
+    df["days_to_accept"] = acc_days
+    df["accepted_in_time"] = df["accepted_date"].notna() & (acc_days <= rs.accept_days)
+    ext = df["extension_approved"].map(lambda v: bool(v) if pd.notna(v) else False).astype(bool)
+    acc = df["accepted_date"]
+    limit = acc + pd.DateOffset(months=rs.close_months)
+    limit_ext = acc + pd.DateOffset(months=rs.close_months_extended)
+    df["close_limit"] = pd.to_datetime(limit.where(~ext, limit_ext))
+    df["days_to_close"] = (df["closed_date"] - acc).dt.days
+    df["closed_in_time"] = df["closed_date"].notna() & (df["closed_date"] <= df["close_limit"])
+    if as_of is not None:
+        as_of = pd.Timestamp(as_of)
+        open_age = (as_of - df["received_date"]).dt.days
+        late_acc = df["accepted_date"].notna() & (acc_days > rs.accept_days)
+        late_open = df["accepted_date"].isna() & (open_age > rs.accept_days)
+        df["accept_overdue"] = late_acc | late_open
+        df["accept_days_overdue"] = (np.where(late_acc, acc_days - rs.accept_days,
+                                              np.where(late_open, open_age - rs.accept_days, 0))).astype("int64")
+        late_closed = df["closed_date"].notna() & (df["closed_date"] > df["close_limit"])
+        still_open = df["closed_date"].isna() & df["close_limit"].notna() & (as_of > df["close_limit"])
+        df["close_overdue"] = late_closed | still_open
+        df["close_days_overdue"] = np.where(
+            late_closed, (df["closed_date"] - df["close_limit"]).dt.days,
+            np.where(still_open, (as_of - df["close_limit"]).dt.days, 0)).astype("int64")
+    return df
+
+
+def build_complaint_rollups(conn: Connection) -> None:
+    delete_all(conn, schema.agg_complaints)
+    df = complaint_frame(conn)
+    if df.empty:
+        return
+    df = complaint_timeliness(df)
+    df["period"] = df["received_date"].dt.strftime("%Y-%m")
+    df["received"] = 1
+    df["accepted"] = df["accepted_date"].notna().astype(int)
+    df["closed"] = df["closed_date"].notna().astype(int)
+    df["substantiated_n"] = (df["closed_date"].notna() & df["substantiated"].fillna(False).astype(bool)).astype(int)
+    df["accepted_in_time"] = df["accepted_in_time"].astype(int)
+    df["closed_in_time"] = df["closed_in_time"].astype(int)
+    df["extensions"] = df["extension_approved"].fillna(False).astype(bool).astype(int)
+    df["amount_involved"] = df["amount_involved"].astype(float).fillna(0.0)
+    out = expand_levels(df, "region_code", ["period", "channel", "category"], {
+        "received": "received", "accepted": "accepted", "closed": "closed", "substantiated": "substantiated_n",
+        "accepted_in_time": "accepted_in_time", "closed_in_time": "closed_in_time", "extensions": "extensions",
+        "amount_involved": "amount_involved"})
+    insert_frame(conn, schema.agg_complaints, out, replace=False)
+
+
+def build_clue_rollups(conn: Connection) -> None:
+    """agg_clues (per region and rule) and agg_anomaly (I01 per region), after detection."""
+    for name in schema.CLUE_ROLLUP_TABLES:
+        delete_all(conn, getattr(schema, name))
+    c = _read(conn, "SELECT region_code, rule, COUNT(*) AS n, SUM(amount_at_risk) AS risk FROM clues GROUP BY region_code, rule")
+    if not c.empty:
+        c["n"] = c["n"].astype("int64")
+        c["risk"] = c["risk"].astype(float)
+        ac = expand_levels(c, "region_code", ["rule"], {"n_clues": "n", "amount_at_risk": "risk"})
+        insert_frame(conn, schema.agg_clues, ac, replace=False)
+    flagged = _read(conn, "SELECT p.village_code, COUNT(*) AS n, SUM(p.amount) AS amount FROM payments p "
+                          "WHERE p.payment_id IN (SELECT record_id FROM clues WHERE table_name = 'payments') "
+                          "GROUP BY p.village_code")
+    base = _read(conn, "SELECT region_code AS village_code, n_payments AS n, paid_inside AS amount FROM agg_fund_region "
+                       "WHERE level = 'village'")
+    base = base.groupby("village_code", as_index=False)[["n", "amount"]].sum()
+    df = base.merge(flagged.rename(columns={"n": "fn", "amount": "famount"}), on="village_code", how="outer")
+    if df.empty:
+        return
+    df = df.merge(c.groupby("region_code", as_index=False)[["n", "risk"]].sum().rename(
+        columns={"region_code": "village_code", "n": "cn", "risk": "crisk"}) if not c.empty else
+        pd.DataFrame(columns=["village_code", "cn", "crisk"]), on="village_code", how="outer")
+    for col in ("n", "fn", "cn"):
+        df[col] = df[col].fillna(0).astype("int64")
+    for col in ("amount", "famount", "crisk"):
+        df[col] = df[col].astype(float).fillna(0.0)
+    out = expand_levels(df, "village_code", [], {"n_payments": "n", "paid_amount": "amount", "flagged_payments": "fn",
+                                                  "flagged_amount": "famount", "n_clues": "cn", "amount_at_risk": "crisk"})
+    insert_frame(conn, schema.agg_anomaly, out, replace=False)
