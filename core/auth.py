@@ -446,7 +446,7 @@ def _page(lang: str, title_key: str, body: str, next_url: str = "/") -> str:
 <html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{e(t(title_key, lang))} · {e(t('app.title', lang))}</title>
-<link rel="stylesheet" href="/assets/vendor/bootstrap.min.css">
+<link rel="stylesheet" href="/assets/00-bootstrap.min.css">
 <script src="/login.js"></script>
 </head><body class="bg-light">
 <main class="container" style="max-width:28rem;margin-top:8vh">

@@ -18,7 +18,7 @@ log = logging.getLogger("security")
 
 # Paths served without a session: the login form, its script and stylesheet, favicons.
 PUBLIC_PATHS = frozenset({"/login", "/login.js", "/favicon.ico", "/_favicon.ico",
-                          "/assets/vendor/bootstrap.min.css"})
+                          "/assets/00-bootstrap.min.css"})
 # Static files: cacheable (everything else gets Cache-Control: no-store).
 STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

@@ -106,3 +106,7 @@ def dash_post(client, output: str, inputs: list[dict], state: list[dict] | None 
             "changedPropIds": changed or [f"{i['id']}.{i['property']}" for i in inputs]}
     return client.post("/_dash-update-component", json=body,
                        headers={"Origin": "http://localhost", "Referer": "http://localhost/"})
+
+
+# Browser fixtures (headless chromium on a live loopback server): see tests/browser.py.
+from tests.browser import _session_driver, browser, live_server  # noqa: E402,F401
