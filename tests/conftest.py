@@ -1,6 +1,7 @@
 """Shared fixtures. The environment is set before anything imports the app (one Dash app per process)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import sys
@@ -110,3 +111,41 @@ def dash_post(client, output: str, inputs: list[dict], state: list[dict] | None 
 
 # Browser fixtures (headless chromium on a live loopback server): see tests/browser.py.
 from tests.browser import _session_driver, browser, live_server  # noqa: E402,F401
+
+
+@contextlib.contextmanager
+def using_database(url: str):
+    """Point the read side (data_access: get_engine() follows DATABASE_URL at call time) at another
+    database for a while. Users and sessions stay in the app's own database (bound at start-up)."""
+    old = os.environ["DATABASE_URL"]
+    os.environ["DATABASE_URL"] = url
+    try:
+        yield url
+    finally:
+        os.environ["DATABASE_URL"] = old
+
+
+def imported_database(name: str, build) -> str:
+    """A SQLite database under the session's tmp dir holding the package that ``build(folder)`` writes
+    (imported once per session, rules included). Returns its URL."""
+    from core.db import get_engine
+    from pipeline.importer import import_package
+    url = f"sqlite:///{_TMP / (name + '.sqlite')}"
+    if name not in _IMPORTED:
+        folder = _TMP / f"pkg-{name}"
+        build(folder)
+        import_package(folder, get_engine(url))
+        _IMPORTED.add(name)
+    return url
+
+
+_IMPORTED: set[str] = set()
+
+
+@pytest.fixture(scope="module")
+def drill_db(dash_app):
+    """For a test module: the read side on the drill-down package of tests/drilldown_factory.py
+    (衡阳县's five townships; figures known by construction in ``drilldown_factory.EXPECTED``)."""
+    from tests import drilldown_factory
+    with using_database(imported_database("drill", drilldown_factory.build)) as url:
+        yield url
