@@ -83,4 +83,7 @@ def add_cli(sub) -> None:
     bi.add_argument("--package", default=None, help="an existing package instead of generating one")
     bi.add_argument("--no-detect", action="store_true")
     add("detect", _route("pipeline.rules.cli", "bench_detect"), "time per rule and peak memory")
+    # the dashboard bench drives the Dash app: it lives outside pipeline/ (which never imports Dash)
+    add("dashboard", _route("scripts.bench_dashboard", "bench_dashboard"),
+        "p50/p95/max per page, cold and warm, against naive SQL and DuckDB; worker RSS")
     os.environ.setdefault("BENCH", "1")
