@@ -93,7 +93,9 @@ def login(client, role: str, region: str | None, pii: bool = False, person_id: s
         raise RuntimeError("core.auth is required for logged-in tests")
     from core.db import get_engine
     username = f"{role}_{uuid.uuid4().hex[:6]}"
-    password = create_user(get_engine(), username, role, region_code=region, pii=pii, person_id=person_id)
+    # users live in the app's own database (bound at start-up), even while the read side is switched
+    engine = client.application.extensions.get("auth_engine") or get_engine()
+    password = create_user(engine, username, role, region_code=region, pii=pii, person_id=person_id)
     r = client.post("/login", data={"username": username, "password": password},
                     headers={"Origin": "http://localhost", "Referer": "http://localhost/login"})
     assert r.status_code in (200, 302, 303), r.status_code
