@@ -374,3 +374,82 @@ agg_anomaly = Table(
 
 ROLLUP_TABLES = ("agg_region_year", "agg_pay_month", "agg_fund_region", "agg_complaints")
 CLUE_ROLLUP_TABLES = ("agg_clues", "agg_anomaly")
+
+# --- indexes added for the drill-down pages (village / project / household), additive -------------
+# clues of one project (project page); payments found by the recipient's name (household search).
+Index("ix_clues_project", clues.c.project_code)
+Index("ix_pay_name", payments.c.name)
+
+# --- clue workflow and risk indicators (the clue pages and the map; docs/clues.md) ---------------------
+# The status itself stays on `clues.status` (detect keeps it when a clue is found again); everything else
+# the workflow records lives here, keyed by clue_id, so that re-detection never drops it.
+clue_workflow = Table(
+    "clue_workflow", metadata,
+    Column("clue_id", BigInteger, primary_key=True),
+    Column("batch_id", String(40)),              # 交办 batch
+    Column("assigned_region", CODE),             # the commission it was handed to
+    Column("dismiss_reason", String(32)),        # false positive: why
+    Column("outcome", String(16)),               # corrected / case_opened / disciplined
+    _amount("recovered", default=0),             # money recovered (yuan)
+    _amount("returned", default=0),              # of it, returned to residents (yuan)
+    Column("note", Text),
+    Column("updated_at", DateTime),
+    Column("updated_by", String(64)),
+    Index("ix_clue_workflow_batch", "batch_id"),
+)
+
+# Every change of a clue's workflow: who and when (append-only by convention; the audit log has it too).
+clue_events = Table(
+    "clue_events", metadata,
+    Column("event_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("clue_id", BigInteger, nullable=False),
+    Column("rule", String(4)),
+    Column("record_id", String(80)),
+    Column("at", DateTime, nullable=False),
+    Column("username", String(64), nullable=False),
+    Column("role", String(24)),
+    Column("action", String(16), nullable=False),
+    Column("from_status", String(16)),
+    Column("to_status", String(16)),
+    Column("detail_json", Text),
+    Index("ix_clue_events_clue", "clue_id", "at"),
+)
+
+# I01-I05 per region (every level) and year, built after detection (pipeline/rollups.build_indicator_rollups).
+# Additive columns only, so "all years" is a SUM (population: MAX).
+agg_indicators = Table(
+    "agg_indicators", metadata,
+    Column("region_code", CODE, primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("level", String(10), nullable=False),
+    Column("n_payments", BigInteger, default=0),          # I01
+    _amount("paid_amount", default=0),
+    Column("flagged_payments", BigInteger, default=0),
+    _amount("flagged_amount", default=0),
+    Column("n_expenses", BigInteger, default=0),          # I02, I03: ledger expenses > 0
+    Column("n_round", BigInteger, default=0),             # I03: multiples of round_amount_unit
+    *[Column(f"d{i}", BigInteger, default=0) for i in range(1, 10)],   # I02: first-digit counts
+    Column("complaints", Integer, default=0),             # I04
+    Column("closed", Integer, default=0),
+    Column("substantiated", Integer, default=0),
+    Column("population", Integer),
+    Column("lag_n", BigInteger, default=0),               # I05: payments with a disclosure date
+    Column("lag_days", BigInteger, default=0),
+    Index("ix_agg_indicators_level", "level", "year"),
+)
+
+# Fund flows per (fund, region) with "what left" exactly as R11/R12 define it (clue-rules.md; computed
+# by pipeline.rules.flows.Flows from per-(village, fund) sums): the fund-flow page reads this.
+agg_fund_flow = Table(
+    "agg_fund_flow", metadata,
+    Column("fund_code", String(40), primary_key=True),
+    Column("region_code", CODE, primary_key=True),
+    Column("level", String(10), nullable=False),
+    _amount("inflow", default=0),               # allocations of the fund into the region (up to as-of)
+    _amount("passed_on", default=0),            # allocations of the fund from the region to regions below
+    _amount("paid", default=0),                 # payments inside it, not inside a child it allocated to
+    _amount("ledger", default=0),               # project expenses likewise
+    _amount("left_region", default=0),          # "what left" = passed_on + paid + ledger
+    Index("ix_agg_fund_flow_region", "region_code"),
+)
+FLOW_ROLLUP_TABLES = ("agg_fund_flow",)

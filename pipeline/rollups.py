@@ -163,6 +163,7 @@ def build_rollups(conn: Connection) -> None:
     insert_frame(conn, schema.agg_region_year, ry, replace=False)
 
     build_complaint_rollups(conn)
+    build_flow_rollups(conn)
 
 
 def _fill_region_population(regs: pd.DataFrame, ry: pd.DataFrame) -> None:
@@ -258,6 +259,7 @@ def build_complaint_rollups(conn: Connection) -> None:
 
 def build_clue_rollups(conn: Connection) -> None:
     """agg_clues (per region and rule) and agg_anomaly (I01 per region), after detection."""
+    build_indicator_rollups(conn)   # agg_indicators (I01-I05 per region and year): see below
     for name in schema.CLUE_ROLLUP_TABLES:
         delete_all(conn, getattr(schema, name))
     c = _read(conn, "SELECT region_code, rule, COUNT(*) AS n, SUM(amount_at_risk) AS risk FROM clues GROUP BY region_code, rule")
@@ -285,3 +287,131 @@ def build_clue_rollups(conn: Connection) -> None:
     out = expand_levels(df, "village_code", [], {"n_payments": "n", "paid_amount": "amount", "flagged_payments": "fn",
                                                   "flagged_amount": "famount", "n_clues": "cn", "amount_at_risk": "crisk"})
     insert_frame(conn, schema.agg_anomaly, out, replace=False)
+
+
+def build_flow_rollups(conn: Connection) -> None:
+    """agg_fund_flow: inflow, passed on, paid, ledger and "what left" per (fund, region), computed by the
+    same code as R11/R12 (pipeline.rules.flows.Flows) so the fund-flow page and the clues agree. Payments
+    and project expenses up to the package's as-of are summed in SQL per (village, fund) first; Flows
+    only ever sees those sums (dated as-of) and the allocations."""
+    import datetime as _dt
+
+    from pipeline.rules.base import Context
+    from pipeline.rules.flows import Flows
+    delete_all(conn, schema.agg_fund_flow)
+    row = conn.execute(text("SELECT as_of_date FROM packages ORDER BY id DESC LIMIT 1")).first()
+    if row is None:
+        return
+    as_of = row[0] if isinstance(row[0], _dt.date) else _dt.date.fromisoformat(str(row[0])[:10])
+    P, A, L, J = schema.payments, schema.allocations, schema.ledger, schema.projects
+    from sqlalchemy import func as _f, select as _s
+
+    def frame(stmt):
+        res = conn.execute(stmt)
+        return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+
+    stamp = pd.Timestamp(as_of)
+    pay = frame(_s(P.c.village_code, P.c.fund_code, _f.sum(P.c.amount).label("amount"))
+                .where(P.c.paid_date <= as_of).group_by(P.c.village_code, P.c.fund_code))
+    pay = pd.DataFrame({"payment_id": [f"s{i}" for i in range(len(pay))], "fund_code": pay["fund_code"].astype(object),
+                        "village_code": pay["village_code"].astype(object), "amount": pay["amount"].astype(float),
+                        "paid_date": pd.Series([stamp] * len(pay), dtype="datetime64[ns]")})
+    al = frame(_s(A.c.allocation_id, A.c.fund_code, A.c.from_region_code, A.c.to_region_code, A.c.amount,
+                  A.c.allocated_date))
+    al["amount"] = al["amount"].astype(float)
+    al["allocated_date"] = pd.to_datetime(al["allocated_date"].astype(str).str.slice(0, 10), errors="coerce")
+    tables = {"payments": pay, "allocations": al}
+    led = frame(_s(L.c.village_code, L.c.project_code, _f.sum(L.c.amount).label("amount"))
+                .where(L.c.direction == "expense", L.c.project_code.isnot(None), L.c.entry_date <= as_of)
+                .group_by(L.c.village_code, L.c.project_code))
+    prj = frame(_s(J.c.project_code, J.c.fund_code))
+    if len(led) and len(prj):
+        tables["ledger"] = pd.DataFrame({
+            "village_code": led["village_code"].astype(object), "project_code": led["project_code"].astype(object),
+            "amount": led["amount"].astype(float), "direction": "expense",
+            "entry_date": pd.Series([stamp] * len(led), dtype="datetime64[ns]")})
+        tables["projects"] = prj
+    fl = Flows(Context(tables, as_of, get_settings().rules))
+    tab = fl.table.reset_index()
+    if tab.empty:
+        return
+    tab = tab[tab["region_code"].notna()].rename(columns={"left": "left_region"})
+    tab["level"] = code_level(tab["region_code"])
+    insert_frame(conn, schema.agg_fund_flow, tab[["fund_code", "region_code", "level", "inflow", "passed_on", "paid",
+                                                  "ledger", "left_region"]], replace=False)
+
+
+# --- I01-I05 per region and year (the map's metrics and the risk grades; docs/clues.md) -------------------
+def first_digits(amounts) -> np.ndarray:
+    """The first significant digit (1-9) of each positive amount; 0 for zero, negative or missing."""
+    a = np.asarray(amounts, dtype=float)
+    out = np.zeros(len(a), dtype=np.int64)
+    ok = np.isfinite(a) & (a > 0)
+    x = a[ok]
+    # round to the fen first, so 0.1 * 3 (= 0.30000000000000004) is a 3 and 999.999999 a 9
+    mant = np.round(x, 2) / 10.0 ** np.floor(np.log10(np.round(x, 2)))
+    d = np.floor(mant + 1e-9).astype(np.int64)
+    out[ok] = np.clip(d, 1, 9)
+    return out
+
+
+def build_indicator_rollups(conn: Connection) -> None:
+    """agg_indicators: per region (every level) and year, the additive parts of I01-I05.
+    I01 payments (by their period's year) and those flagged by any payment clue; I02/I03 the ledger
+    expenses (by entry_date's year) with their first-digit counts and how many are multiples of
+    ``round_amount_unit``; I04 complaints received (by received_date's year), closed and substantiated,
+    and the region's population; I05 stays empty: the data package carries no disclosure date."""
+    delete_all(conn, schema.agg_indicators)
+    rs = get_settings().rules
+    parts = []
+    pay = _read(conn, "SELECT village_code, substr(period,1,4) AS yr, COUNT(*) AS n_payments, "
+                      "SUM(amount) AS paid_amount FROM payments GROUP BY village_code, substr(period,1,4)")
+    flag = _read(conn, "SELECT village_code, substr(period,1,4) AS yr, COUNT(*) AS flagged_payments, "
+                       "SUM(amount) AS flagged_amount FROM payments WHERE payment_id IN "
+                       "(SELECT record_id FROM clues WHERE table_name = 'payments') "
+                       "GROUP BY village_code, substr(period,1,4)")
+    for df in (pay, flag):
+        if not df.empty:
+            parts.append(df.rename(columns={"village_code": "code"}))
+    led = _read(conn, f"SELECT village_code AS code, {_ym(conn, 'entry_date')} AS ym, amount, COUNT(*) AS n "
+                      "FROM ledger WHERE direction = 'expense' AND amount > 0 GROUP BY village_code, 2, amount")
+    if not led.empty:
+        led["yr"] = led["ym"].str.slice(0, 4)
+        amt = led["amount"].astype(float).to_numpy()
+        n = led["n"].astype("int64").to_numpy()
+        unit = float(rs.round_amount_unit)
+        led["n_expenses"] = n
+        led["n_round"] = np.where(np.isclose(np.mod(np.round(amt, 2), unit), 0.0) |
+                                  np.isclose(np.mod(np.round(amt, 2), unit), unit), n, 0)
+        fd = first_digits(amt)
+        for i in range(1, 10):
+            led[f"d{i}"] = np.where(fd == i, n, 0)
+        parts.append(led.drop(columns=["ym", "amount", "n"]))
+    comp = complaint_frame(conn)
+    if not comp.empty:
+        comp = comp.dropna(subset=["received_date"])
+        comp = pd.DataFrame({"code": comp["region_code"], "yr": comp["received_date"].dt.strftime("%Y"),
+                             "complaints": 1, "closed": comp["closed_date"].notna().astype(int),
+                             "substantiated": (comp["closed_date"].notna() &
+                                               comp["substantiated"].fillna(False).astype(bool)).astype(int)})
+        parts.append(comp)
+    if not parts:
+        return
+    df = pd.concat(parts, ignore_index=True)
+    sums = ["n_payments", "paid_amount", "flagged_payments", "flagged_amount", "n_expenses", "n_round",
+            *[f"d{i}" for i in range(1, 10)], "complaints", "closed", "substantiated"]
+    for c in sums:
+        if c not in df:
+            df[c] = 0
+        df[c] = pd.to_numeric(df[c], errors="coerce").fillna(0)
+    df = df.dropna(subset=["yr"])
+    df["year"] = df["yr"].astype(int)
+    out = expand_levels(df, "code", ["year"], {c: c for c in sums})
+    pop = _read(conn, "SELECT region_code, MAX(population) AS population FROM agg_region_year GROUP BY region_code")
+    out = out.merge(pop, on="region_code", how="left")
+    out["population"] = pd.to_numeric(out["population"], errors="coerce").astype("Int64")
+    for c in sums:
+        out[c] = out[c].astype(float) if c in ("paid_amount", "flagged_amount") else out[c].astype("int64")
+    out["lag_n"] = 0
+    out["lag_days"] = 0
+    insert_frame(conn, schema.agg_indicators, out, replace=False)

@@ -1,0 +1,248 @@
+"""Pure builders for the fund-flow page: the Sankey (with the tail of each level aggregated), the KPI row,
+the gap table's rows and columns, and the CSV/XLSX export of a table (shared with the township page)."""
+from __future__ import annotations
+
+import base64
+import io
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import html
+
+from components.figures import empty_figure, figure
+from components.format import count, money
+from components.kpi import kpi_card
+from core.i18n import t
+from core.scope import LEVELS, level_of
+
+DEFAULT_LIMIT = 10      # nodes shown per level before the rest is aggregated ("other N villages")
+EXPAND_STEP = 20        # a click on "other N ..." shows this many more of that level
+MAX_LIMIT = 500
+LEVEL_COLOR = {"province": "#2c3e50", "city": "#2e6da4", "county": "#8e44ad", "township": "#16a085",
+               "village": "#e67e22"}
+SINK_COLOR = {"households": "#27ae60", "projects": "#1abc9c", "retained": "#c0392b", "pending": "#f1c40f",
+              "source": "#7f8c8d"}
+EPS = 0.005
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    return f"rgba({int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},{alpha})"
+
+
+def limits_from(state: dict) -> dict[str, int]:
+    """Per-level node limits from the URL state (n_city, n_county, n_township, n_village)."""
+    out = {}
+    for lv in LEVELS[1:]:
+        try:
+            v = int((state or {}).get(f"n_{lv}") or DEFAULT_LIMIT)
+        except (TypeError, ValueError):
+            v = DEFAULT_LIMIT
+        out[lv] = max(1, min(MAX_LIMIT, v))
+    return out
+
+
+def display_map(nodes: pd.DataFrame, root: str, limits: dict[str, int]) -> tuple[dict, dict]:
+    """region code -> displayed node key (the code itself, or "o:<level>" for the aggregated tail), and
+    per level how many regions the tail holds."""
+    disp, tail = {root: root}, {}
+    for lv, part in nodes[nodes["region_code"] != root].groupby("level", sort=False):
+        part = part.sort_values(["in_amount", "region_code"], ascending=[False, True])
+        n = limits.get(lv, DEFAULT_LIMIT)
+        for i, code in enumerate(part["region_code"]):
+            disp[code] = code if i < n else f"o:{lv}"
+        if len(part) > n:
+            tail[lv] = len(part) - n
+    return disp, tail
+
+
+def sankey_figure(f: dict | None, limits: dict[str, int], lang: str) -> tuple[dict, dict]:
+    """The Sankey and its tail counts. Node customdata = [key, hover text]; key is "r:<code>" for a region,
+    "o:<level>" for an aggregated tail, "" for the source and the sinks."""
+    if not f or f["nodes"].empty:
+        return empty_figure(t("flows.no_flow", lang)), {}
+    nodes, edges, root = f["nodes"], f["edges"], f["root"]
+    if root not in set(nodes["region_code"]):
+        nodes = pd.concat([nodes, pd.DataFrame([{"region_code": root, "name": root, "level": level_of(root),
+                                                 "in_amount": 0.0, "from_outside": 0.0, "passed_on": 0.0, "paid": 0.0,
+                                                 "ledger": 0.0, "left": 0.0, "retained": 0.0, "pending": 0.0,
+                                                 "r12": False}])], ignore_index=True)
+    disp, tail = display_map(nodes, root, limits)
+    by_code = nodes.set_index("region_code")
+    keys: list[str] = []
+    index: dict[str, int] = {}
+    labels, colors, custom = [], [], []
+
+    def node(key: str, label: str, color: str, hover: str, click: str = ""):
+        if key not in index:
+            index[key] = len(keys)
+            keys.append(key)
+            labels.append(label)
+            colors.append(color)
+            custom.append([click, hover])
+        return index[key]
+
+    def region_hover(r) -> str:
+        return "<br>".join([f"<b>{r['name']}</b>",
+                            f"{t('flows.col.in_amount', lang)}: {money(r['in_amount'], lang)}",
+                            f"{t('flows.col.passed_on', lang)}: {money(r['passed_on'], lang)}",
+                            f"{t('flows.col.paid', lang)}: {money(r['paid'], lang)}",
+                            f"{t('flows.col.ledger', lang)}: {money(r['ledger'], lang)}",
+                            f"{t('flows.col.left', lang)}: {money(r['left'], lang)}"])
+
+    agg = {}
+    for code, key in disp.items():
+        if key.startswith("o:"):
+            a = agg.setdefault(key, {c: 0.0 for c in ("in_amount", "passed_on", "paid", "ledger", "left")})
+            for c in a:
+                a[c] += float(by_code.at[code, c])
+
+    def nid(code: str) -> int:
+        key = disp[code]
+        if key.startswith("o:"):
+            lv = key[2:]
+            a = agg[key]
+            label = t("flows.other_n", lang, n=count(tail[lv]), level=t(f"level.{lv}", lang))
+            hover = "<br>".join([f"<b>{label}</b>", f"{t('flows.col.in_amount', lang)}: {money(a['in_amount'], lang)}",
+                                 f"{t('flows.col.left', lang)}: {money(a['left'], lang)}",
+                                 t("flows.click_expand", lang)])
+            return node(key, label, _rgba(LEVEL_COLOR[lv], 0.5), hover, key)
+        r = by_code.loc[code]
+        rr = {"name": r["name"], **{c: float(r[c]) for c in ("in_amount", "passed_on", "paid", "ledger", "left")}}
+        return node(key, f"{r['name']}", LEVEL_COLOR.get(r["level"], "#7f8c8d"), region_hover(rr), f"r:{code}")
+
+    links: dict[tuple[int, int], float] = {}
+
+    def link(s: int, tt: int, v: float):
+        if v > EPS and s != tt:
+            links[(s, tt)] = links.get((s, tt), 0.0) + float(v)
+
+    src = node("source", t("flows.source", lang), SINK_COLOR["source"], t("flows.source_hover", lang))
+    nid(root)
+    holders = set(nodes["region_code"])
+    for r in nodes.itertuples(index=False):
+        link(src, nid(r.region_code), r.from_outside)
+    for e in edges.itertuples(index=False):
+        if e.to_code not in holders:
+            continue
+        if e.from_code is None or pd.isna(e.from_code):
+            continue        # counted in from_outside
+        s = nid(e.from_code) if e.from_code in holders else src
+        link(s, nid(e.to_code), e.amount)
+    sinks = {k: node(k, t(f"flows.sink.{k}", lang), SINK_COLOR[k], t(f"flows.sink.{k}", lang))
+             for k in ("households", "projects", "pending", "retained")}
+    for r in nodes.itertuples(index=False):
+        n = nid(r.region_code)
+        link(n, sinks["households"], r.paid)
+        link(n, sinks["projects"], r.ledger)
+        link(n, sinks["retained"], r.retained)
+        link(n, sinks["pending"], r.pending)
+    used = {i for pair in links for i in pair}
+    keep = [i for i in range(len(keys)) if i in used or keys[i] == root]
+    remap = {old: new for new, old in enumerate(keep)}
+    src_i, tgt_i, val, lcol, ltext = [], [], [], [], []
+    sink_ids = {v: k for k, v in sinks.items()}
+    for (s, tt), v in sorted(links.items()):
+        src_i.append(remap[s])
+        tgt_i.append(remap[tt])
+        val.append(round(v, 2))
+        lcol.append(_rgba(SINK_COLOR[sink_ids[tt]], 0.35) if tt in sink_ids else "rgba(120,120,120,0.25)")
+        ltext.append(f"{labels[s]} → {labels[tt]}: {money(v, lang)}")
+    per_col = max([limits.get(lv, DEFAULT_LIMIT) + 1 for lv in tail] + [len(keep) // 3, 6])
+    height = int(min(1400, max(460, 34 * per_col)))
+    data = [{
+        "type": "sankey", "arrangement": "fixed", "valueformat": ",.2f",
+        "customdata": [custom[i][0] for i in keep],
+        "node": {"label": [labels[i] for i in keep], "color": [colors[i] for i in keep],
+                 "customdata": [custom[i] for i in keep], "pad": 14, "thickness": 16,
+                 "line": {"width": 0.5, "color": "#fff"},
+                 "hovertemplate": "%{customdata[1]}<extra></extra>"},
+        "link": {"source": src_i, "target": tgt_i, "value": val, "color": lcol, "customdata": ltext,
+                 "hovertemplate": "%{customdata}<extra></extra>"},
+    }]
+    fig = figure(data, t("flows.sankey_title", lang), height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig, tail
+
+
+def click_key(click) -> str | None:
+    """The node key of a Sankey click ("r:<code>" / "o:<level>"), None for a link, a sink or nothing.
+    dcc.Graph passes the trace-level customdata at the point's index, so the figure carries the node keys
+    there too; only node points (they have a "depth") count, a link's index means another thing."""
+    try:
+        p = click["points"][0]
+        cd = p["customdata"]
+    except (TypeError, KeyError, IndexError):
+        return None
+    if not isinstance(p, dict) or "depth" not in p:
+        return None
+    key = cd[0] if isinstance(cd, (list, tuple)) and cd else cd
+    return key if isinstance(key, str) and key[:2] in ("r:", "o:") else None
+
+
+def kpi_row(f: dict | None, lang: str):
+    if not f or f["nodes"].empty:
+        return [dbc.Col(html.Div(t("flows.no_flow", lang), className="text-muted"))]
+    n = f["nodes"]
+    root = n[n["region_code"] == f["root"]]
+    r = root.iloc[0] if len(root) else None
+    val = (lambda c: float(r[c]) if r is not None else 0.0)
+    cards = [
+        kpi_card(t("flows.col.in_amount", lang), money(val("in_amount"), lang)),
+        kpi_card(t("flows.col.passed_on", lang), money(val("passed_on"), lang)),
+        kpi_card(t("flows.col.paid", lang), money(val("paid") + val("ledger"), lang),
+                 t("flows.kpi.paid_sub", lang, ledger=money(val("ledger"), lang))),
+        kpi_card(t("flows.col.left", lang), money(val("left"), lang),
+                 t("flows.kpi.left_sub", lang, retained=money(val("retained"), lang),
+                   pending=money(val("pending"), lang))),
+        kpi_card(t("flows.kpi.paid_all", lang), money(f["paid_inside_all"], lang), t("flows.kpi.paid_all_sub", lang)),
+        kpi_card(t("flows.kpi.gaps", lang), money(float(n.loc[n["left"] > EPS, "left"].sum()), lang),
+                 t("flows.kpi.gaps_sub", lang, n=count(int((n["left"] > EPS).sum())))),
+    ]
+    return [dbc.Col(c, xs=12, sm=6, lg=2) for c in cards]
+
+
+# --- the gap table ---------------------------------------------------------------------------------
+GAP_FIELDS = ("name", "region_code", "level", "in_amount", "passed_on", "paid", "ledger", "left", "retained",
+              "pending", "status", "r12")
+MONEY_FIELDS = ("in_amount", "passed_on", "paid", "ledger", "left", "retained", "pending")
+
+
+def gap_rows(df: pd.DataFrame, lang: str) -> list[dict]:
+    """The rows exactly as the grid shows them and the export writes them."""
+    out = []
+    for r in df.itertuples(index=False):
+        row = {"name": r.name, "region_code": r.region_code, "level": t(f"level.{r.level}", lang),
+               "status": t(f"flows.status.{r.status}", lang), "r12": t("flows.yes" if r.r12 else "flows.no", lang)}
+        for c in MONEY_FIELDS:
+            row[c] = round(float(getattr(r, c)), 2)
+        out.append(row)
+    return out
+
+
+def gap_columns(lang: str) -> list[dict]:
+    money_fmt = {"function": "d3.format(',.2f')(params.value)"}
+    cols = []
+    for c in GAP_FIELDS:
+        d = {"field": c, "headerName": t(f"flows.col.{c}", lang), "sortable": True, "resizable": True}
+        if c in MONEY_FIELDS:
+            d.update({"type": "rightAligned", "valueFormatter": money_fmt, "filter": "agNumberColumnFilter", "width": 130})
+        elif c == "name":
+            d.update({"pinned": "left", "width": 160, "cellClass": "flows-link", "filter": True})
+        else:
+            d.update({"width": 120, "filter": True})
+        cols.append(d)
+    return cols
+
+
+# --- export (CSV with a BOM for Excel, XLSX) -------------------------------------------------------
+def export_file(rows: list[dict], columns: list[tuple[str, str]], fmt: str, basename: str) -> dict:
+    """A dcc.Download payload of ``rows`` (the screen's rows) with ``columns`` [(field, header)]."""
+    df = pd.DataFrame([[r.get(k) for k, _ in columns] for r in rows], columns=[h for _, h in columns])
+    if fmt == "xlsx":
+        buf = io.BytesIO()
+        with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+            df.to_excel(xw, index=False, sheet_name="data")
+        return {"content": base64.b64encode(buf.getvalue()).decode(), "filename": f"{basename}.xlsx", "base64": True,
+                "type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+    return {"content": "\ufeff" + df.to_csv(index=False), "filename": f"{basename}.csv", "base64": False,
+            "type": "text/csv"}

@@ -1,0 +1,204 @@
+"""Pure builders for the township comparison: Tukey fences, the ranking chart, small multiples by month,
+and the ranking table's rows (the same rows for the screen and the export)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from components.figures import COLORWAY, empty_figure, figure
+from components.format import money, pct
+from core.i18n import t
+
+METRICS = ("funds_per_household", "share_paid", "complaints_per_10k", "substantiation_rate", "anomaly_rate")
+RATE_METRICS = ("share_paid", "substantiation_rate", "anomaly_rate")
+TABLE_FIELDS = ("rank", "name", "region_code", "households", "population", "allocated_in", "paid_amount",
+                "funds_per_household", "share_paid", "complaints", "complaints_per_10k", "substantiation_rate",
+                "anomaly_rate", "anomaly_rate_amount", "outliers")
+
+
+def tukey(values, k: float = 1.5) -> dict | None:
+    """Tukey's fences over the non-missing values: q1, q3 (pandas' linear quantiles), iqr, low = q1 - k*iqr,
+    high = q3 + k*iqr. None with fewer than 4 values (quartiles of 3 numbers mean nothing)."""
+    v = pd.Series(values, dtype=float).dropna()
+    if len(v) < 4:
+        return None
+    q1, q3 = float(v.quantile(0.25)), float(v.quantile(0.75))
+    iqr = q3 - q1
+    return {"q1": q1, "q3": q3, "iqr": iqr, "low": q1 - k * iqr, "high": q3 + k * iqr, "n": int(len(v))}
+
+
+def outlier_side(value, fence: dict | None) -> str | None:
+    if fence is None or value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if value > fence["high"] + 1e-12:
+        return "high"
+    if value < fence["low"] - 1e-12:
+        return "low"
+    return None
+
+
+def fences(df: pd.DataFrame) -> dict[str, dict | None]:
+    return {m: tukey(df[m]) if m in df else None for m in METRICS}
+
+
+def fmt_metric(metric: str, v, lang: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if metric in RATE_METRICS or metric == "anomaly_rate_amount":
+        return pct(v, 1)
+    if metric == "funds_per_household":
+        return money(v, lang)
+    return f"{float(v):,.1f}"
+
+
+def fence_text(metric: str, fence: dict | None, lang: str) -> str:
+    if fence is None:
+        return t("townships.fence_none", lang)
+    f = lambda v: fmt_metric(metric, v, lang)  # noqa: E731
+    return t("townships.fence", lang, low=f(fence["low"]), q1=f(fence["q1"]), q3=f(fence["q3"]), high=f(fence["high"]))
+
+
+def ranked(df: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Rows ordered by ``metric`` (highest first, missing last) with a rank."""
+    d = df.sort_values([metric, "region_code"], ascending=[False, True], na_position="last").reset_index(drop=True)
+    d["rank"] = np.where(d[metric].notna(), np.arange(1, len(d) + 1), None)
+    return d
+
+
+def table_rows(df: pd.DataFrame, metric: str, lang: str) -> list[dict]:
+    """The ranking table as shown and exported: raw numbers (rates as fractions to 4 decimals), the
+    outlier flags of every metric as text."""
+    if df.empty:
+        return []
+    fs = fences(df)
+    rows = []
+    for r in ranked(df, metric).to_dict("records"):
+        flags = []
+        for m in METRICS:
+            side = outlier_side(r.get(m), fs[m])
+            if side:
+                flags.append(t(f"townships.outlier_{side}", lang, metric=t(f"townships.metric.{m}", lang)))
+        row = {"rank": None if r["rank"] is None else int(r["rank"]), "name": r["name"], "region_code": r["region_code"],
+               "households": _int(r["households"]), "population": _int(r["population"]),
+               "allocated_in": round(float(r["allocated_in"]), 2), "paid_amount": round(float(r["paid_amount"]), 2),
+               "complaints": int(r["complaints"]), "outliers": "；".join(flags) if lang == "zh" else "; ".join(flags)}
+        for m in ("funds_per_household", "complaints_per_10k"):
+            row[m] = _round(r[m], 2)
+        for m in ("share_paid", "substantiation_rate", "anomaly_rate", "anomaly_rate_amount"):
+            row[m] = _round(r[m], 4)
+        rows.append(row)
+    return rows
+
+
+def _int(v):
+    return None if v is None or pd.isna(v) else int(v)
+
+
+def _round(v, n):
+    return None if v is None or pd.isna(v) else round(float(v), n)
+
+
+def table_columns(metric: str, lang: str) -> list[dict]:
+    pct_fmt = {"function": "params.value == null ? '—' : d3.format('.1%')(params.value)"}
+    num_fmt = {"function": "params.value == null ? '—' : d3.format(',.2f')(params.value)"}
+    int_fmt = {"function": "params.value == null ? '—' : d3.format(',')(params.value)"}
+    cols = []
+    for c in TABLE_FIELDS:
+        d = {"field": c, "headerName": t(f"townships.col.{c}", lang), "sortable": True, "resizable": True}
+        if c in ("share_paid", "substantiation_rate", "anomaly_rate", "anomaly_rate_amount"):
+            d.update({"valueFormatter": pct_fmt, "type": "rightAligned", "width": 120})
+        elif c in ("allocated_in", "paid_amount", "funds_per_household", "complaints_per_10k"):
+            d.update({"valueFormatter": num_fmt, "type": "rightAligned", "width": 130})
+        elif c in ("households", "population", "complaints", "rank"):
+            d.update({"valueFormatter": int_fmt, "type": "rightAligned", "width": 95})
+        elif c == "name":
+            d.update({"pinned": "left", "width": 120, "cellClass": "flows-link"})
+        elif c == "outliers":
+            d.update({"flex": 1, "minWidth": 200, "cellStyle": {"color": "#c0392b"}})
+        else:
+            d.update({"width": 130})
+        if c == metric:
+            d["headerClass"] = "fw-bold"
+            d["cellStyle"] = {"fontWeight": "bold"}
+        cols.append(d)
+    return cols
+
+
+def ranking_figure(df: pd.DataFrame, metric: str, lang: str) -> dict:
+    """Horizontal bars of ``metric``, outliers in red, the fences drawn and labelled with their values."""
+    d = df.dropna(subset=[metric])
+    if d.empty:
+        return empty_figure(t("townships.no_data", lang))
+    fence = tukey(df[metric])
+    d = ranked(d, metric).iloc[::-1]
+    scale = 100.0 if metric in RATE_METRICS else 1.0
+    vals = d[metric].astype(float)
+    sides = [outlier_side(v, fence) for v in vals]
+    colors = ["#c0392b" if s else "#2e6da4" for s in sides]
+    text = [fmt_metric(metric, v, lang) + (" ▲" if s == "high" else " ▼" if s == "low" else "")
+            for v, s in zip(vals, sides)]
+    shapes, notes = [], []
+    if fence is not None:
+        for key in ("low", "high"):
+            x = fence[key] * scale
+            shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": x, "x1": x, "y0": 0, "y1": 1,
+                           "line": {"color": "#c0392b", "dash": "dash", "width": 1}})
+            notes.append({"x": x, "y": 1.0, "xref": "x", "yref": "paper", "yanchor": "bottom", "showarrow": False,
+                          "text": t(f"townships.fence_{key}", lang, value=fmt_metric(metric, fence[key], lang)),
+                          "font": {"size": 11, "color": "#c0392b"}})
+    data = [{"type": "bar", "orientation": "h", "x": (vals * scale).round(4).tolist(), "y": d["name"].tolist(),
+             "customdata": d["region_code"].tolist(), "text": text, "textposition": "auto",
+             "marker": {"color": colors}, "hovertemplate": "%{y}: %{text}<extra></extra>"}]
+    return figure(data, t(f"townships.metric.{metric}", lang), shapes=shapes, annotations=notes,
+                  height=max(320, 46 * len(d) + 110), margin={"l": 110, "r": 24, "t": 64, "b": 36},
+                  xaxis={"ticksuffix": "%" if scale == 100 else "", "zeroline": True}, yaxis={"automargin": True})
+
+
+def small_multiples(monthly: pd.DataFrame, df: pd.DataFrame, metric: str, lang: str, cols: int = 3) -> dict:
+    """One small chart per township with the same axes: paid to households per household per month (for the
+    fund metrics and the anomaly rate) or complaints per 10,000 residents per month."""
+    if monthly.empty or df.empty:
+        return empty_figure(t("townships.no_data", lang))
+    complaints = metric in ("complaints_per_10k", "substantiation_rate")
+    base = df.set_index("region_code")
+    m = monthly.copy()
+    if complaints:
+        pop = pd.to_numeric(m["region_code"].map(base["population"]), errors="coerce")
+        m["v"] = (m["complaints"] / pop * 10000).where(pop > 0)
+        title = t("townships.sm_complaints", lang)
+    else:
+        hh = pd.to_numeric(m["region_code"].map(base["households"]), errors="coerce")
+        m["v"] = (m["paid_amount"] / hh).where(hh > 0)
+        title = t("townships.sm_paid", lang)
+    periods = sorted(m["period"].unique())
+    codes = [c for c in ranked(df, metric)["region_code"] if c in set(m["region_code"])]
+    n = len(codes)
+    if n == 0:
+        return empty_figure(t("townships.no_data", lang))
+    cols = min(cols, n)
+    rows = math.ceil(n / cols)
+    ymax = float(np.nanmax(m["v"].to_numpy(dtype=float))) if m["v"].notna().any() else 1.0
+    gap_x, gap_y = 0.06, 0.12 / max(rows, 1) + 0.04
+    w, h = (1 - gap_x * (cols - 1)) / cols, (1 - gap_y * (rows - 1)) / rows
+    data, layout, notes = [], {}, []
+    for i, code in enumerate(codes):
+        r, c = divmod(i, cols)
+        ax = "" if i == 0 else str(i + 1)
+        x0, y1 = c * (w + gap_x), 1 - r * (h + gap_y)
+        part = m[m["region_code"] == code].set_index("period").reindex(periods)
+        data.append({"type": "bar", "x": periods, "y": part["v"].round(2).tolist(), "xaxis": f"x{ax}",
+                     "yaxis": f"y{ax}", "marker": {"color": COLORWAY[1] if not complaints else COLORWAY[0]},
+                     "name": base.at[code, "name"], "showlegend": False,
+                     "hovertemplate": f"{base.at[code, 'name']} %{{x}}: %{{y:,.2f}}<extra></extra>"})
+        layout[f"xaxis{ax}"] = {"domain": [x0, x0 + w], "anchor": f"y{ax}", "type": "category",
+                                "showticklabels": r == rows - 1 or i + cols >= n, "tickangle": -45,
+                                "tickfont": {"size": 9}}
+        layout[f"yaxis{ax}"] = {"domain": [max(0, y1 - h), y1], "anchor": f"x{ax}", "range": [0, ymax * 1.1 or 1],
+                                "tickfont": {"size": 9}}
+        notes.append({"text": f"<b>{base.at[code, 'name']}</b>", "x": x0 + w / 2, "y": y1, "xref": "paper",
+                      "yref": "paper", "xanchor": "center", "yanchor": "bottom", "showarrow": False,
+                      "font": {"size": 12}})
+    return figure(data, title, annotations=notes, height=max(300, 210 * rows + 60),
+                  margin={"l": 48, "r": 16, "t": 64, "b": 56}, **layout)

@@ -1,0 +1,151 @@
+"""Township comparison (乡镇对比), for county officials: every township of a county side by side.
+
+Reads roll-ups only: agg_region_year (allocated in, paid, households, population), agg_complaints,
+agg_anomaly (I01) and agg_pay_month. Definitions (docs/fund-flows.md):
+- funds per household = allocated_in (what entered the township's subtree from outside it, in the
+  fund's budget year) / registered households;
+- share paid to households = paid_amount (payments in the year of their period) / allocated_in;
+- complaints per 10,000 residents = complaints received in the year / population * 10,000 (I04);
+- substantiation rate = substantiated / closed (as data_access.complaints.rates);
+- anomaly rate (I01) = flagged payments / payments, by count (and by amount); agg_anomaly is not split
+  by year, so it covers every year of the package.
+A county official lands on their own county; province and city viewers pick one of theirs; a viewer
+scoped below a county sees only the townships inside their scope.
+"""
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import and_, func, select
+
+from core import schema
+from core.scope import Scope, normalize_code
+from data_access.base import in_scope, read_df, region_names, under
+from data_access.cache import memoize
+
+RY, C, A, M = schema.agg_region_year, schema.agg_complaints, schema.agg_anomaly, schema.agg_pay_month
+METRICS = ("funds_per_household", "share_paid", "complaints_per_10k", "substantiation_rate", "anomaly_rate")
+COLS = ["region_code", "name", "households", "population", "allocated_in", "paid_amount", "funds_per_household",
+        "share_paid", "complaints", "closed", "substantiated", "complaints_per_10k", "substantiation_rate",
+        "n_payments", "flagged_payments", "anomaly_rate", "anomaly_rate_amount"]
+
+
+def _year(v) -> int | None:
+    try:
+        return int(v) if v not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+@memoize
+def counties(scope: Scope) -> list[dict]:
+    """[{code, name}] of the counties the viewer can compare (with data), by code."""
+    if scope is None or scope.is_empty:
+        return []
+    if scope.level in ("county", "township", "village"):
+        code = scope.region_code[:6].ljust(12, "0")
+        return [{"code": code, "name": region_names([code]).get(code, code)}]
+    df = read_df(select(RY.c.region_code).where(in_scope(RY.c.region_code, scope), RY.c.level == "county").distinct())
+    codes = sorted(df["region_code"])
+    names = region_names(codes)
+    return [{"code": c, "name": names.get(c, c)} for c in codes]
+
+
+def resolve_county(scope: Scope, county: str | None) -> str | None:
+    """The county to show: the wish when the viewer may see it (or a township inside it), else the
+    viewer's own county, else the first of theirs. None for an empty scope."""
+    if scope is None or scope.is_empty:
+        return None
+    own = counties(scope)
+    if not own:
+        return None
+    try:
+        wish = normalize_code(county)[:6].ljust(12, "0") if county else None
+    except ValueError:
+        wish = None
+    if scope.level in ("county", "township", "village"):
+        return own[0]["code"]
+    if wish and scope.allows(wish) and wish in {c["code"] for c in own}:
+        return wish
+    return own[0]["code"]
+
+
+def _where(col, scope: Scope, county: str):
+    """Inside the county AND inside the viewer's scope (deny by default)."""
+    return and_(under(col, county), in_scope(col, scope))
+
+
+@memoize
+def years(scope: Scope, county: str | None = None) -> list[int]:
+    code = resolve_county(scope, county)
+    if code is None:
+        return []
+    df = read_df(select(RY.c.year).where(_where(RY.c.region_code, scope, code), RY.c.level == "township").distinct())
+    return sorted(int(y) for y in df["year"])
+
+
+@memoize
+def townships(scope: Scope, county: str | None = None, year=None) -> pd.DataFrame:
+    """One row per township of the county inside the scope, with the comparison metrics (COLS)."""
+    code = resolve_county(scope, county)
+    if code is None:
+        return pd.DataFrame(columns=COLS)
+    year = _year(year)
+    stmt = (select(RY.c.region_code, func.sum(RY.c.allocated_in).label("allocated_in"),
+                   func.sum(RY.c.paid_amount).label("paid_amount"), func.max(RY.c.households).label("households"),
+                   func.max(RY.c.population).label("population"))
+            .where(_where(RY.c.region_code, scope, code), RY.c.level == "township").group_by(RY.c.region_code))
+    if year:
+        stmt = stmt.where(RY.c.year == year)
+    df = read_df(stmt)
+    if df.empty:
+        return pd.DataFrame(columns=COLS)
+    cstmt = (select(C.c.region_code, func.sum(C.c.received).label("complaints"), func.sum(C.c.closed).label("closed"),
+                    func.sum(C.c.substantiated).label("substantiated"))
+             .where(_where(C.c.region_code, scope, code), C.c.level == "township").group_by(C.c.region_code))
+    if year:
+        cstmt = cstmt.where(C.c.period >= f"{year}-01", C.c.period <= f"{year}-12")
+    cp = read_df(cstmt)
+    an = read_df(select(A.c.region_code, A.c.n_payments, A.c.paid_amount.label("an_amount"), A.c.flagged_payments,
+                        A.c.flagged_amount)
+                 .where(_where(A.c.region_code, scope, code), A.c.level == "township"))
+    df = df.merge(cp, on="region_code", how="left").merge(an, on="region_code", how="left")
+    num = lambda c: pd.to_numeric(df[c], errors="coerce")  # noqa: E731
+    for c in ("allocated_in", "paid_amount"):
+        df[c] = num(c).fillna(0.0).astype(float)
+    for c in ("complaints", "closed", "substantiated", "n_payments", "flagged_payments"):
+        df[c] = num(c).fillna(0).astype(int)
+    hh, pop = num("households"), num("population")
+    df["funds_per_household"] = (df["allocated_in"] / hh).where(hh > 0)
+    df["share_paid"] = (df["paid_amount"] / df["allocated_in"]).where(df["allocated_in"] > 0)
+    df["complaints_per_10k"] = (df["complaints"] / pop * 10000).where(pop > 0)
+    df["substantiation_rate"] = (df["substantiated"] / df["closed"]).where(df["closed"] > 0)
+    df["anomaly_rate"] = (df["flagged_payments"] / df["n_payments"]).where(df["n_payments"] > 0)
+    amt = num("an_amount")
+    df["anomaly_rate_amount"] = (num("flagged_amount").fillna(0.0) / amt).where(amt > 0)
+    names = region_names(df["region_code"])
+    df["name"] = df["region_code"].map(names).fillna(df["region_code"])
+    return df[COLS].sort_values("region_code").reset_index(drop=True)
+
+
+@memoize
+def monthly(scope: Scope, county: str | None = None, year=None) -> pd.DataFrame:
+    """Per township and month: paid to households (agg_pay_month) and complaints received (agg_complaints)."""
+    code = resolve_county(scope, county)
+    cols = ["region_code", "period", "paid_amount", "complaints"]
+    if code is None:
+        return pd.DataFrame(columns=cols)
+    year = _year(year)
+    p = (select(M.c.region_code, M.c.period, func.sum(M.c.amount).label("paid_amount"))
+         .where(_where(M.c.region_code, scope, code), M.c.level == "township").group_by(M.c.region_code, M.c.period))
+    c = (select(C.c.region_code, C.c.period, func.sum(C.c.received).label("complaints"))
+         .where(_where(C.c.region_code, scope, code), C.c.level == "township").group_by(C.c.region_code, C.c.period))
+    if year:
+        p = p.where(M.c.period >= f"{year}-01", M.c.period <= f"{year}-12")
+        c = c.where(C.c.period >= f"{year}-01", C.c.period <= f"{year}-12")
+    df = read_df(p).merge(read_df(c), on=["region_code", "period"], how="outer")
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    df["paid_amount"] = pd.to_numeric(df["paid_amount"], errors="coerce").fillna(0.0).astype(float)
+    df["complaints"] = pd.to_numeric(df["complaints"], errors="coerce").fillna(0).astype(int)
+    return df[cols].sort_values(["region_code", "period"]).reset_index(drop=True)
+

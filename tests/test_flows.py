@@ -1,0 +1,257 @@
+"""The fund-flow page's callbacks through the Flask test client on the drill-down package (figures known by
+construction in tests/drilldown_factory.py): what is left at every level (the R11/R12 "what left"), retained
+vs not yet disbursed, the URL round-trip, node clicks, export equals screen, and forged regions."""
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import uuid
+from urllib.parse import parse_qsl, urlparse
+
+import pytest
+
+from tests.drilldown_factory import C, C2, CITY, EXPECTED, PROV, T1, T2, T3, V1A, V1B, V4A
+
+
+def login(client, app, role: str, region: str) -> str:
+    """Log in a fresh user. Users live in the app's own database (auth_engine), not in the drill-down
+    package's database that drill_db points the read side at."""
+    from core.auth import create_user
+    name = f"{role}_{uuid.uuid4().hex[:6]}"
+    pw = create_user(app.server.extensions["auth_engine"], name, role, region_code=region)
+    r = client.post("/login", data={"username": name, "password": pw},
+                    headers={"Origin": "http://localhost", "Referer": "http://localhost/login"})
+    assert r.status_code in (302, 303), r.status_code
+    return name
+
+
+def _key(app, first_output: str, inputs) -> str:
+    want = set(inputs)
+    keys = [k for k, cb in app.callback_map.items() if first_output in k
+            and want <= {f"{getattr(i['id'], 'value', i['id'])}.{i['property']}" for i in cb["inputs"]}]
+    assert len(keys) == 1, (first_output, keys)
+    return keys[0]
+
+
+def call(client, app, first_output: str, inputs: dict, state: dict | None = None, trigger: str | None = None):
+    """POST the callback whose outputs include ``first_output`` with inputs {"id.prop": value}; returns the
+    response JSON ({} for a 204: nothing to update)."""
+    key = _key(app, first_output, inputs)
+    outs = [o for o in key.strip(".").split("...")] if key.startswith("..") else [key]
+    body = {
+        "output": key,
+        "outputs": [dict(id=o.rsplit(".", 1)[0], property=o.rsplit(".", 1)[1]) for o in outs]
+        if key.startswith("..") else dict(id=key.rsplit(".", 1)[0], property=key.rsplit(".", 1)[1]),
+        "inputs": [dict(id=k.rsplit(".", 1)[0], property=k.rsplit(".", 1)[1], value=v) for k, v in inputs.items()],
+        "state": [dict(id=k.rsplit(".", 1)[0], property=k.rsplit(".", 1)[1], value=v) for k, v in (state or {}).items()],
+        "changedPropIds": [trigger] if trigger else list(inputs),
+    }
+    r = client.post("/_dash-update-component", json=body,
+                    headers={"Origin": "http://localhost", "Referer": "http://localhost/"})
+    if r.status_code == 204:
+        return {}
+    assert r.status_code == 200, r.data[:500]
+    return json.loads(r.data)["response"]
+
+
+def render(client, app, state: dict) -> dict:
+    return call(client, app, "flows-breadcrumb.children", {"flows-state.data": state})
+
+
+def gaps(resp) -> dict[str, dict]:
+    return {r["region_code"]: r for r in resp["flows-gaps"]["rowData"]}
+
+
+def sankey(resp) -> tuple[list[str], dict[tuple[str, str], float]]:
+    d = resp["flows-sankey"]["figure"]["data"][0]
+    labels = d["node"]["label"]
+    links = {}
+    for s, t_, v in zip(d["link"]["source"], d["link"]["target"], d["link"]["value"]):
+        links[(labels[s], labels[t_])] = v
+    return labels, links
+
+
+NAV_INPUTS = ("flows-fund.value", "flows-category.value", "flows-year-from.value", "flows-year-to.value",
+              "flows-sankey.clickData", "flows-gaps.cellClicked", "flows-reset-expand.n_clicks")
+
+
+def navigate(client, app, state: dict, trigger: str, value):
+    inputs = {k: None for k in NAV_INPUTS}
+    inputs[trigger] = value
+    return call(client, app, "state-url.search", inputs, {"flows-state.data": state}, trigger=trigger)
+
+
+def layout_state(app, search: str) -> dict:
+    """Open /flows with the query string the way Dash Pages does and read the state the page stores."""
+    import dash
+    q = dict(parse_qsl(search.lstrip("?")))
+    page = next(p for p in dash.page_registry.values() if p["path"] == "/flows")
+    with app.server.test_request_context("/flows" + search):
+        lay = page["layout"](**q)
+    return next(c for c in lay.children if getattr(c, "id", None) == "flows-state").data
+
+
+@pytest.fixture(scope="module")
+def county_client(drill_db, dash_app):
+    c = dash_app.server.test_client()
+    login(c, dash_app, "county_official", C)
+    return c
+
+
+def test_left_per_level_is_the_rules_what_left(county_client, dash_app):
+    """西渡镇 kept 6,000 of F-DB23 (year over: retained); every 2023 figure of EXPECTED["left_2023"]."""
+    r = render(county_client, dash_app, {"region": C, "fund": "F-DB23"})
+    g = gaps(r)
+    for code in (C, T1, V1B, T3):
+        assert g[code]["left"] == pytest.approx(EXPECTED["db23_left"][code]), code
+        assert g[code]["retained"] == pytest.approx(EXPECTED["db23_left"][code])
+        assert g[code]["pending"] == 0
+    assert g[T1]["status"] == "截留（年度已结束）" and g[T1]["r12"] == "是"
+    assert g[T1]["in_amount"] == 50000 and g[T1]["passed_on"] == 40000 and g[T1]["paid"] == 4000
+    assert T2 not in g and V1A not in g             # nothing left there
+    assert list(g)[0] == T3                         # largest gap first
+    # the whole year 2023 (three funds): EXPECTED["left_2023"] inside the county
+    g23 = gaps(render(county_client, dash_app, {"region": C, "year_from": 2023, "year_to": 2023}))
+    for code in (C, T1, V1B, T3, V1A):
+        assert g23[code]["left"] == pytest.approx(EXPECTED["left_2023"][code]), code
+
+
+def test_not_yet_disbursed_while_the_year_is_young(county_client, dash_app):
+    r = render(county_client, dash_app, {"region": T1, "fund": "F-DB24"})
+    g = gaps(r)
+    assert g[T1]["left"] == pytest.approx(EXPECTED["db24_pending"][T1])
+    assert g[T1]["pending"] == pytest.approx(38000) and g[T1]["retained"] == 0
+    assert g[T1]["status"] == "未拨付（年度未结束）"
+    # a category over a range of years: both at once
+    g = gaps(render(county_client, dash_app, {"region": T1, "category": "subsistence_allowance",
+                                              "year_from": 2023, "year_to": 2024}))
+    assert (g[T1]["left"], g[T1]["retained"], g[T1]["pending"]) == (44000, 6000, 38000)
+
+
+def test_sankey_carries_every_amount(county_client, dash_app):
+    r = render(county_client, dash_app, {"region": C, "fund": "F-DB23"})
+    labels, links = sankey(r)
+    assert "衡阳县" in labels and "西渡镇" in labels and "430421100000" not in labels
+    assert links[("衡阳县", "西渡镇")] == 50000
+    assert links[("衡阳县", "雷峰村委会")] == 10000           # straight past 井头镇
+    assert links[("西渡镇", "发放到户")] == 4000               # 江口 paid by the township itself
+    assert links[("西渡镇", "截留（年度已结束）")] == 6000
+    assert links[("资金来源", "衡阳县")] == 150000
+    # flow is conserved at every region node: in = out
+    d = r["flows-sankey"]["figure"]["data"][0]
+    for i, lab in enumerate(labels):
+        if lab in ("衡阳县", "西渡镇", "杉桥镇"):
+            inn = sum(v for s, t_, v in zip(d["link"]["source"], d["link"]["target"], d["link"]["value"]) if t_ == i)
+            out = sum(v for s, t_, v in zip(d["link"]["source"], d["link"]["target"], d["link"]["value"]) if s == i)
+            assert inn == pytest.approx(out), lab
+    assert "衡阳县" in json.dumps(r["flows-breadcrumb"]["children"], ensure_ascii=False)
+
+
+def test_tail_is_aggregated_and_expands(county_client, dash_app):
+    state = {"region": C, "fund": "F-DB23", "n_township": 1, "n_village": 1}
+    r = render(county_client, dash_app, state)
+    labels, links = sankey(r)
+    assert "其他 2 个乡镇街道" in labels and "其他 2 个村社区" in labels
+    assert links[("衡阳县", "其他 2 个乡镇街道")] == 70000          # 集兵镇 40,000 + 杉桥镇 30,000
+    assert "已合并 2 个乡镇街道" in r["flows-tail"]["children"]
+    d = r["flows-sankey"]["figure"]["data"][0]
+    other = d["customdata"][labels.index("其他 2 个乡镇街道")]
+    assert other == "o:township"
+    out = navigate(county_client, dash_app, state, "flows-sankey.clickData", {"points": [{"customdata": other, "depth": 2}]})
+    q = dict(parse_qsl(out["state-url"]["search"].lstrip("?")))
+    assert q["n_township"] == "21" and q["n_village"] == "1"
+    labels2, _ = sankey(render(county_client, dash_app, layout_state(dash_app, out["state-url"]["search"])))
+    assert "集兵镇" in labels2 and "杉桥镇" in labels2 and not any(lab.startswith("其他 2 个乡镇") for lab in labels2)
+
+
+def test_url_round_trip_and_node_clicks(county_client, dash_app):
+    state = layout_state(dash_app, f"?region={C}")
+    out = navigate(county_client, dash_app, state, "flows-fund.value", "F-DB23")
+    search = out["state-url"]["search"]
+    assert dict(parse_qsl(search.lstrip("?"))) == {"region": C, "fund": "F-DB23"}
+    st = layout_state(dash_app, search)
+    assert st["region"] == C and st["fund"] == "F-DB23"
+    assert gaps(render(county_client, dash_app, st)) == gaps(render(county_client, dash_app, {"region": C, "fund": "F-DB23"}))
+    # click 西渡镇: re-rooted there, filters kept
+    out = navigate(county_client, dash_app, st, "flows-sankey.clickData", {"points": [{"customdata": f"r:{T1}", "depth": 2}]})
+    st2 = layout_state(dash_app, out["state-url"]["search"])
+    assert st2["region"] == T1 and st2["fund"] == "F-DB23"
+    assert set(gaps(render(county_client, dash_app, st2))) == {T1, V1B}
+    # a village opens the village page
+    out = navigate(county_client, dash_app, st2, "flows-sankey.clickData", {"points": [{"customdata": f"r:{V1B}", "depth": 2}]})
+    assert out["state-url"]["href"] == f"/village?village={V1B}"
+    # a row of the gap table re-roots too
+    out = navigate(county_client, dash_app, st, "flows-gaps.cellClicked", {"rowId": T3, "colId": "name"})
+    assert layout_state(dash_app, out["state-url"]["search"])["region"] == T3
+
+
+def test_forged_regions_yield_nothing_outside_scope(drill_db, dash_app):
+    c = dash_app.server.test_client()
+    login(c, dash_app, "analyst", T1)
+    for forged in (C, C2, CITY, PROV, "430421103000", "junk"):
+        r = render(c, dash_app, {"region": forged})
+        assert all(code.startswith(T1[:9]) for code in gaps(r)), forged
+        body = json.dumps(r, ensure_ascii=False)
+        assert "衡南县" not in body and "杉桥镇" not in body and "衡阳市" not in body
+    # a forged click outside the scope does nothing
+    st = {"region": T1}
+    assert navigate(c, dash_app, st, "flows-sankey.clickData", {"points": [{"customdata": f"r:{T3}", "depth": 1}]}) == {}
+    # a click on a link (no "depth") is not a node click
+    assert navigate(c, dash_app, st, "flows-sankey.clickData", {"points": [{"customdata": f"r:{T1}"}]}) == {}
+    assert navigate(c, dash_app, st, "flows-gaps.cellClicked", {"rowId": C2}) == {}
+
+
+def test_province_leader_sees_the_province_budget(drill_db, dash_app):
+    c = dash_app.server.test_client()
+    login(c, dash_app, "province_leader", PROV)
+    g = gaps(render(c, dash_app, {"fund": "F-DB23"}))
+    assert g[PROV]["in_amount"] == 300000 and g[PROV]["left"] == pytest.approx(EXPECTED["db23_left"][PROV])
+    assert g[CITY]["left"] == pytest.approx(EXPECTED["db23_left"][CITY])
+    assert C2 not in g                              # 衡南县 paid all it received
+
+
+def _export(c, app, state, fmt):
+    inputs = {"flows-export-csv.n_clicks": 1 if fmt == "csv" else None,
+              "flows-export-xlsx.n_clicks": 1 if fmt == "xlsx" else None}
+    trig = "flows-export-csv.n_clicks" if fmt == "csv" else "flows-export-xlsx.n_clicks"
+    return call(c, app, "flows-download.data", inputs, {"flows-state.data": state}, trigger=trig)["flows-download"]["data"]
+
+
+def test_export_equals_screen_for_a_scoped_viewer(drill_db, dash_app):
+    c = dash_app.server.test_client()
+    login(c, dash_app, "analyst", T1)
+    state = {"region": C, "category": "subsistence_allowance"}      # forged county: clamped to 西渡镇
+    rows = render(c, dash_app, state)["flows-gaps"]["rowData"]
+    assert [r["region_code"] for r in rows] == [T1, V1B]
+    cols = [cd["field"] for cd in render(c, dash_app, state)["flows-gaps"]["columnDefs"]]
+    d = _export(c, dash_app, state, "csv")
+    assert d["filename"].endswith(".csv")
+    got = list(csv.reader(io.StringIO(d["content"].lstrip("\ufeff"))))
+    assert got[0][0] == "地区" and len(got) == len(rows) + 1
+    for line, row in zip(got[1:], rows):
+        assert line == ["" if row[f] is None else str(row[f]) for f in cols]
+    x = _export(c, dash_app, state, "xlsx")
+    from openpyxl import load_workbook
+    ws = load_workbook(io.BytesIO(base64.b64decode(x["content"]))).active
+    vals = list(ws.iter_rows(values_only=True))
+    assert [list(v) for v in vals[1:]] == [[row[f] for f in cols] for row in rows]
+
+
+def test_rollup_equals_the_rules_own_flows(drill_db):
+    """agg_fund_flow is the R11/R12 "what left", to the fen: recomputed here by the rules' Flows."""
+    import pandas as pd
+
+    from core.db import get_engine
+    from core.settings import RuleSettings
+    from pipeline.rules.base import Context
+    from pipeline.rules.engine import latest_as_of, load_tables
+    from pipeline.rules.flows import Flows
+    eng = get_engine(drill_db)
+    ref = Flows(Context(load_tables(eng), latest_as_of(eng), RuleSettings())).table.reset_index()
+    got = pd.read_sql("SELECT fund_code, region_code, inflow, passed_on, paid, ledger, left_region FROM agg_fund_flow", eng)
+    m = ref.merge(got, on=["fund_code", "region_code"], how="outer", indicator=True)
+    assert (m["_merge"] == "both").all() and len(m) == len(ref) > 20
+    assert (m["left"] - m["left_region"]).abs().max() < 0.005
+    assert (m["paid_x"] - m["paid_y"]).abs().max() < 0.005 and (m["ledger_x"] - m["ledger_y"]).abs().max() < 0.005

@@ -1,0 +1,185 @@
+"""The township comparison's callbacks through the Flask test client on the drill-down package: the
+metrics of EXPECTED, Tukey fences with their values, the URL round-trip, drill-down to the fund flow,
+export equals screen, and forged counties."""
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import uuid
+from urllib.parse import parse_qsl
+
+import pytest
+
+from tests.drilldown_factory import C, C2, EXPECTED, PROV, T1, T2, T3, T4, T5
+
+
+def login(client, app, role: str, region: str) -> str:
+    """Users live in the app's own database (auth_engine), not in drill_db's package database."""
+    from core.auth import create_user
+    name = f"{role}_{uuid.uuid4().hex[:6]}"
+    pw = create_user(app.server.extensions["auth_engine"], name, role, region_code=region)
+    r = client.post("/login", data={"username": name, "password": pw},
+                    headers={"Origin": "http://localhost", "Referer": "http://localhost/login"})
+    assert r.status_code in (302, 303), r.status_code
+    return name
+
+
+def call(client, app, first_output: str, inputs: dict, state: dict | None = None, trigger: str | None = None):
+    want = set(inputs)
+    keys = [k for k, cb in app.callback_map.items() if first_output in k
+            and want <= {f"{getattr(i['id'], 'value', i['id'])}.{i['property']}" for i in cb["inputs"]}]
+    assert len(keys) == 1, (first_output, keys)
+    key = keys[0]
+    outs = key.strip(".").split("...") if key.startswith("..") else [key]
+    body = {"output": key,
+            "outputs": [dict(id=o.rsplit(".", 1)[0], property=o.rsplit(".", 1)[1]) for o in outs]
+            if key.startswith("..") else dict(id=key.rsplit(".", 1)[0], property=key.rsplit(".", 1)[1]),
+            "inputs": [dict(id=k.rsplit(".", 1)[0], property=k.rsplit(".", 1)[1], value=v) for k, v in inputs.items()],
+            "state": [dict(id=k.rsplit(".", 1)[0], property=k.rsplit(".", 1)[1], value=v)
+                      for k, v in (state or {}).items()],
+            "changedPropIds": [trigger] if trigger else list(inputs)}
+    r = client.post("/_dash-update-component", json=body,
+                    headers={"Origin": "http://localhost", "Referer": "http://localhost/"})
+    if r.status_code == 204:
+        return {}
+    assert r.status_code == 200, r.data[:500]
+    return json.loads(r.data)["response"]
+
+
+def render(client, app, state: dict) -> dict:
+    return call(client, app, "townships-breadcrumb.children", {"townships-state.data": state})
+
+
+def rows(resp) -> dict[str, dict]:
+    return {r["region_code"]: r for r in resp["townships-grid"]["rowData"]}
+
+
+NAV = ("townships-county.value", "townships-year.value", "townships-metric.value", "townships-ranking.clickData",
+       "townships-grid.cellClicked")
+
+
+def navigate(client, app, state, trigger, value):
+    inputs = {k: None for k in NAV}
+    inputs[trigger] = value
+    return call(client, app, "state-url.search", inputs, {"townships-state.data": state}, trigger=trigger)
+
+
+def layout_state(app, search: str) -> dict:
+    import dash
+    q = dict(parse_qsl(search.lstrip("?")))
+    page = next(p for p in dash.page_registry.values() if p["path"] == "/townships")
+    with app.server.test_request_context("/townships" + search):
+        lay = page["layout"](**q)
+    return next(c for c in lay.children if getattr(c, "id", None) == "townships-state").data
+
+
+@pytest.fixture(scope="module")
+def county(drill_db, dash_app):
+    c = dash_app.server.test_client()
+    login(c, dash_app, "county_official", C)
+    return c
+
+
+def test_every_township_side_by_side(county, dash_app):
+    r = render(county, dash_app, {"year": 2023, "metric": "complaints_per_10k"})
+    g = rows(r)
+    assert set(g) == {T1, T2, T3, T4, T5}
+    assert r["townships-county"]["value"] == C                    # the official lands on their own county
+    for code, v in EXPECTED["complaints_per_10k"].items():
+        assert g[code]["complaints_per_10k"] == pytest.approx(v), code
+    for code, v in EXPECTED["substantiation"].items():
+        assert g[code]["substantiation_rate"] == pytest.approx(v), code
+    assert g[T3]["substantiation_rate"] is None                    # nothing closed: no rate, not 0
+    # 西渡镇 2023: 140,000 entered (低保 50,000 + 饮水 60,000 + 危改 30,000), 72,000 paid, 150 households
+    assert g[T1]["allocated_in"] == 140000 and g[T1]["paid_amount"] == 72000
+    assert g[T1]["funds_per_household"] == pytest.approx(933.33) and g[T1]["share_paid"] == pytest.approx(0.5143)
+    assert g[T1]["anomaly_rate"] == 0 and g[T1]["name"] == "西渡镇"
+    # ranked by the metric: 井头镇 (60 per 10,000) first
+    assert [x["region_code"] for x in r["townships-grid"]["rowData"]][:3] == [T4, T1, T2]
+    assert r["townships-grid"]["rowData"][0]["rank"] == 1
+
+
+def test_tukey_fences_and_outliers(county, dash_app):
+    r = render(county, dash_app, {"year": 2023, "metric": "complaints_per_10k"})
+    # complaints per 10,000: 10, 5, 0, 60, 0 -> Q1 0, Q3 10, IQR 10, fences -15 and 25: 井头镇 is high
+    g = rows(r)
+    assert g[T4]["outliers"] == "每万人投诉举报偏高"
+    assert "每万人投诉举报偏高" not in g[T1]["outliers"]
+    fences = json.dumps(r["townships-fences"]["children"], ensure_ascii=False)
+    assert "下界 -15.0（Q1 0.0，Q3 10.0）上界 25.0" in fences
+    assert "乡镇少于 4 个" in fences                                 # substantiation: only 3 townships closed any
+    fig = r["townships-ranking"]["figure"]
+    bars = fig["data"][0]
+    red = [y for y, c in zip(bars["y"], bars["marker"]["color"]) if c == "#c0392b"]
+    assert red == ["井头镇"]
+    assert sorted(s["x0"] for s in fig["layout"]["shapes"]) == [-15.0, 25.0]
+    assert any("25.0" in a["text"] for a in fig["layout"]["annotations"])
+    # small multiples: one panel per township, same y range
+    sm = r["townships-multiples"]["figure"]
+    assert len(sm["data"]) == 5
+    ranges = {json.dumps(v["range"]) for k, v in sm["layout"].items() if k.startswith("yaxis")}
+    assert len(ranges) == 1
+
+
+def test_url_round_trip_and_drill_down(county, dash_app):
+    st = layout_state(dash_app, "")
+    out = navigate(county, dash_app, st, "townships-metric.value", "share_paid")
+    assert dict(parse_qsl(out["state-url"]["search"].lstrip("?"))) == {"metric": "share_paid"}
+    st = layout_state(dash_app, out["state-url"]["search"])
+    out = navigate(county, dash_app, st, "townships-year.value", 2023)
+    search = out["state-url"]["search"]
+    st2 = layout_state(dash_app, search)
+    assert st2 == {"county": None, "year": 2023, "metric": "share_paid"}
+    assert render(county, dash_app, st2)["townships-grid"] == render(
+        county, dash_app, {"year": 2023, "metric": "share_paid"})["townships-grid"]
+    # a bar opens that township's fund flow, for the same year
+    out = navigate(county, dash_app, st2, "townships-ranking.clickData", {"points": [{"customdata": T1}]})
+    assert out["state-url"]["href"] == f"/flows?region={T1}&year_from=2023&year_to=2023"
+    out = navigate(county, dash_app, st2, "townships-grid.cellClicked", {"rowId": T4, "colId": "name"})
+    assert out["state-url"]["href"].startswith(f"/flows?region={T4}")
+
+
+def test_forged_county_and_clicks_stay_in_scope(county, drill_db, dash_app):
+    r = render(county, dash_app, {"county": C2, "year": 2023})
+    assert set(rows(r)) == {T1, T2, T3, T4, T5} and r["townships-county"]["value"] == C
+    assert "车江" not in json.dumps(r, ensure_ascii=False)
+    assert navigate(county, dash_app, {"year": 2023}, "townships-ranking.clickData",
+                    {"points": [{"customdata": "430422002000"}]}) == {}
+    # a township analyst sees their own township only
+    c = dash_app.server.test_client()
+    login(c, dash_app, "analyst", T1)
+    for forged in (None, C, C2, PROV):
+        assert set(rows(render(c, dash_app, {"county": forged}))) == {T1}
+    # the province picks any county of theirs
+    p = dash_app.server.test_client()
+    login(p, dash_app, "province_leader", PROV)
+    r = render(p, dash_app, {"county": C2})
+    assert set(rows(r)) == {"430422002000"} and {o["value"] for o in r["townships-county"]["options"]} == {C, C2}
+
+
+def _export(c, app, state, fmt):
+    trig = f"townships-export-{fmt}.n_clicks"
+    inputs = {"townships-export-csv.n_clicks": None, "townships-export-xlsx.n_clicks": None, trig: 1}
+    return call(c, app, "townships-download.data", inputs, {"townships-state.data": state},
+                trigger=trig)["townships-download"]["data"]
+
+
+def test_export_equals_screen(drill_db, dash_app):
+    c = dash_app.server.test_client()
+    login(c, dash_app, "county_official", C)
+    state = {"county": C2, "year": 2023, "metric": "complaints_per_10k"}     # forged county: clamped
+    r = render(c, dash_app, state)
+    screen = r["townships-grid"]["rowData"]
+    fields = [cd["field"] for cd in r["townships-grid"]["columnDefs"]]
+    d = _export(c, dash_app, state, "csv")
+    got = list(csv.reader(io.StringIO(d["content"].lstrip("\ufeff"))))
+    assert got[0][:2] == ["名次", "乡镇"] and len(got) == len(screen) + 1
+    for line, row in zip(got[1:], screen):
+        assert line == ["" if row[f] is None else str(row[f]) for f in fields]
+    assert "430422" not in d["content"]
+    x = _export(c, dash_app, state, "xlsx")
+    from openpyxl import load_workbook
+    vals = list(load_workbook(io.BytesIO(base64.b64decode(x["content"]))).active.iter_rows(values_only=True))
+    assert [list(v) for v in vals[1:]] == [[row[f] if row[f] != "" else None for f in fields] for row in screen]
