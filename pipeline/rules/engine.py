@@ -108,7 +108,7 @@ def tables_present(engine: Engine) -> set[str]:
         out = set()
         for name in TABLES:
             if isinstance(summary, dict) and name in summary:
-                if bool((summary[name] or {}).get("present")):
+                if bool((summary[name] or {}).get("present", True)):   # listed = present (the importer may omit the key)
                     out.add(name)
             elif isinstance(summary, dict) and name in REGISTERS:
                 continue

@@ -1,0 +1,229 @@
+"""Risk indicators I01-I05 per region and period, and the composite grade A-F (docs/clues.md).
+
+The pure part (``components_of``, ``grade_frame``) turns the additive counts of ``agg_indicators``
+into indicator values, one letter per indicator and a composite letter; the memoized readers apply
+the viewer's scope and read only the roll-up.
+
+Formula (decided here, documented in docs/clues.md):
+* each indicator with enough data gets a letter A-F from its thresholds (``GradeRules.thresholds``:
+  the upper bound of A, B, C, D, E; above the last is F);
+* the composite is the weighted mean of the letters' points (A=0 ... F=5; the two I01 rates weigh 2,
+  the others 1), rounded half up, and never more than two letters better than the worst indicator;
+* "not enough data" (no letter, never "A") for an indicator below its minimum sample, and for the
+  composite when I01 by count lacks data or fewer than ``min_components`` indicators have enough.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import func, select
+
+from core import schema
+from core.scope import Scope, normalize_code
+from core.settings import get_settings
+from data_access.base import read_df, region_names, resolve_region, under
+from data_access.cache import memoize
+
+LETTERS = "ABCDEF"
+COMPONENTS = ("anomaly_count", "anomaly_amount", "benford", "round_share", "complaints_10k", "substantiation",
+              "disclosure_lag")
+# which indicator of clue-rules.md each component is
+INDICATOR = {"anomaly_count": "I01", "anomaly_amount": "I01", "benford": "I02", "round_share": "I03",
+             "complaints_10k": "I04", "substantiation": "I04", "disclosure_lag": "I05"}
+BENFORD = [math.log10(1 + 1 / d) for d in range(1, 10)]
+
+
+@dataclass(frozen=True)
+class GradeRules:
+    min_payments: int = 30            # I01: payments examined
+    min_benford: int = field(default_factory=lambda: get_settings().rules.benford_min_count)   # I02: expenses
+    min_expenses: int = 30            # I03: expenses
+    min_population: int = 500         # I04: residents
+    min_closed: int = 5               # I04: closed complaints, for the substantiation rate
+    min_lag: int = 30                 # I05: payments with a disclosure date
+    min_components: int = 2
+    thresholds: tuple = (
+        ("anomaly_count", (0.005, 0.01, 0.02, 0.05, 0.10)),
+        ("anomaly_amount", (0.005, 0.01, 0.02, 0.05, 0.10)),
+        ("benford", (0.006, 0.012, 0.015, 0.022, 0.030)),     # Nigrini: > 0.015 nonconformity
+        ("round_share", (0.05, 0.10, 0.20, 0.30, 0.50)),
+        ("complaints_10k", (5.0, 10.0, 20.0, 40.0, 80.0)),
+        ("substantiation", (0.10, 0.20, 0.35, 0.50, 0.70)),
+        ("disclosure_lag", (7.0, 15.0, 30.0, 60.0, 90.0)),      # days
+    )
+    weights: tuple = (("anomaly_count", 2), ("anomaly_amount", 2), ("benford", 1), ("round_share", 1),
+                      ("complaints_10k", 1), ("substantiation", 1), ("disclosure_lag", 1))
+    max_gap: int = 2                  # the composite is at most this many letters better than the worst
+
+    def threshold(self, comp: str) -> tuple:
+        return dict(self.thresholds)[comp]
+
+    def weight(self, comp: str) -> int:
+        return dict(self.weights)[comp]
+
+
+def letter(value: float | None, bounds) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    for i, b in enumerate(bounds):
+        if value <= b + 1e-12:
+            return LETTERS[i]
+    return LETTERS[len(bounds)]
+
+
+def benford_mad(counts) -> float | None:
+    n = float(sum(counts))
+    if n <= 0:
+        return None
+    return sum(abs(c / n - p) for c, p in zip(counts, BENFORD)) / 9.0
+
+
+def _num(row: dict, key: str) -> float:
+    v = row.get(key)
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return 0.0
+    return 0.0 if math.isnan(v) else v
+
+
+def components_of(row: dict, rules: GradeRules | None = None) -> dict:
+    """{component: {value, sample, enough, letter}} from one region's additive counts."""
+    rules = rules or GradeRules()
+    n_pay, n_exp, pop = _num(row, "n_payments"), _num(row, "n_expenses"), _num(row, "population")
+    closed, lag_n = _num(row, "closed"), _num(row, "lag_n")
+    paid = _num(row, "paid_amount")
+    digits = [_num(row, f"d{i}") for i in range(1, 10)]
+    n_digits = sum(digits)
+    raw = {
+        "anomaly_count": (_num(row, "flagged_payments") / n_pay if n_pay else None, n_pay, rules.min_payments),
+        "anomaly_amount": (_num(row, "flagged_amount") / paid if paid > 0 else None, n_pay, rules.min_payments),
+        "benford": (benford_mad(digits), n_digits, rules.min_benford),
+        "round_share": (_num(row, "n_round") / n_exp if n_exp else None, n_exp, rules.min_expenses),
+        "complaints_10k": (_num(row, "complaints") / pop * 10000 if pop > 0 else None, pop, rules.min_population),
+        "substantiation": (_num(row, "substantiated") / closed if closed else None, closed, rules.min_closed),
+        "disclosure_lag": (_num(row, "lag_days") / lag_n if lag_n else None, lag_n, rules.min_lag),
+    }
+    out = {}
+    for comp, (value, sample, minimum) in raw.items():
+        enough = value is not None and sample >= minimum
+        out[comp] = {"value": value, "sample": sample, "minimum": minimum, "enough": enough,
+                     "letter": letter(value, rules.threshold(comp)) if enough else None}
+    return out
+
+
+def composite(comps: dict, rules: GradeRules | None = None) -> str | None:
+    """The composite letter, or None for "not enough data"."""
+    rules = rules or GradeRules()
+    graded = {c: v["letter"] for c, v in comps.items() if v.get("letter")}
+    if "anomaly_count" not in graded or len(graded) < rules.min_components:
+        return None
+    pts = {c: LETTERS.index(g) for c, g in graded.items()}
+    w = sum(rules.weight(c) for c in pts)
+    mean = sum(rules.weight(c) * p for c, p in pts.items()) / w
+    score = int(math.floor(mean + 0.5))
+    score = max(score, max(pts.values()) - rules.max_gap)
+    return LETTERS[min(score, len(LETTERS) - 1)]
+
+
+def grade_frame(df: pd.DataFrame, rules: GradeRules | None = None) -> pd.DataFrame:
+    """Adds per component ``<comp>`` (value), ``<comp>_n`` (sample), ``<comp>_grade`` (letter or None),
+    and ``grade`` (composite or None) to a frame of agg_indicators rows."""
+    rules = rules or GradeRules()
+    df = df.copy()
+    cols: dict[str, list] = {}
+    grades = []
+    for row in df.to_dict("records"):
+        comps = components_of(row, rules)
+        for c, v in comps.items():
+            cols.setdefault(c, []).append(v["value"])
+            cols.setdefault(f"{c}_n", []).append(v["sample"])
+            cols.setdefault(f"{c}_grade", []).append(v["letter"])
+        grades.append(composite(comps, rules))
+    for k, v in cols.items():
+        df[k] = v
+    df["grade"] = grades
+    return df
+
+
+# --- reads ---------------------------------------------------------------------------------------------
+_SUMS = ("n_payments", "paid_amount", "flagged_payments", "flagged_amount", "n_expenses", "n_round",
+         *[f"d{i}" for i in range(1, 10)], "complaints", "closed", "substantiated", "lag_n", "lag_days")
+
+
+def _stmt(year: int | None):
+    A = schema.agg_indicators
+    stmt = select(A.c.region_code, *[func.sum(getattr(A.c, c)).label(c) for c in _SUMS],
+                  func.max(A.c.population).label("population")).group_by(A.c.region_code)
+    if year:
+        stmt = stmt.where(A.c.year == int(year))
+    return stmt
+
+
+def _year(year) -> int | None:
+    try:
+        return int(year) if year not in (None, "", 0, "0") else None
+    except (TypeError, ValueError):
+        return None
+
+
+@memoize
+def years(scope: Scope) -> list[int]:
+    if scope is None or scope.is_empty:
+        return []
+    A = schema.agg_indicators
+    df = read_df(select(A.c.year).where(A.c.region_code == scope.region_code).distinct().order_by(A.c.year))
+    return [int(y) for y in df["year"]]
+
+
+@memoize
+def region_indicators(scope: Scope, region: str | None = None, level: str | None = None,
+                      year: int | None = None) -> pd.DataFrame:
+    """Regions of ``level`` under ``region`` (clamped to the scope; the region itself when ``level`` is
+    None), inside the scope, with their indicators, letters and composite grade, and names."""
+    code = resolve_region(scope, region)
+    if code is None:
+        return pd.DataFrame(columns=["region_code", "name", "grade"])
+    A = schema.agg_indicators
+    from data_access.base import in_scope
+    stmt = _stmt(_year(year)).where(in_scope(A.c.region_code, scope))
+    if level:
+        stmt = stmt.where(under(A.c.region_code, code), A.c.level == level)
+    else:
+        stmt = stmt.where(A.c.region_code == code)
+    df = read_df(stmt)
+    if df.empty:
+        return pd.DataFrame(columns=["region_code", "name", "grade"])
+    df = grade_frame(df)
+    names = region_names(df["region_code"])
+    df.insert(1, "name", df["region_code"].map(names).fillna(df["region_code"]))
+    return df.sort_values("region_code").reset_index(drop=True)
+
+
+@memoize
+def region_grade(scope: Scope, region: str | None, year: int | None = None) -> dict | None:
+    """One region's composite grade and its components (for the breakdown panel), or None."""
+    code = resolve_region(scope, region)
+    if code is None:
+        return None
+    df = region_indicators(scope, code, None, year)
+    if df.empty:
+        return {"region_code": code, "name": region_names([code]).get(code, code), "grade": None,
+                "components": {}}
+    row = df.iloc[0].to_dict()
+    comps = components_of(row)
+    return {"region_code": code, "name": row["name"], "grade": composite(comps), "components": comps}
+
+
+def component_link(component: str, region_code: str) -> str | None:
+    """Where the records behind a component are listed (docs/clues.md)."""
+    code = normalize_code(region_code)
+    if component in ("anomaly_count", "anomaly_amount"):
+        return f"/clues?region={code}&table=payments"
+    if component in ("benford", "round_share"):
+        return f"/clues?region={code}&table=ledger"
+    if component in ("complaints_10k", "substantiation"):
+        return f"/clues?region={code}&table=complaints"
+    return None
