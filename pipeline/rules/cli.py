@@ -79,6 +79,13 @@ def cmd_detect(args) -> int:
     engine = _engine(args)
     t0 = time.perf_counter()
     res = detect(engine, as_of=_as_of(args), rules=args.rules.split(",") if args.rules else None)
+    # the map, the grades and the clue counts read roll-ups of the clues: rebuild them, then drop the
+    # dashboard's cached answers (as an import does)
+    from data_access.cache import invalidate
+    from pipeline.rollups import build_clue_rollups
+    with engine.begin() as conn:
+        build_clue_rollups(conn)
+    invalidate()
     secs = time.perf_counter() - t0
     out = {"seconds": round(secs, 2), "clues": int(len(res.clues)),
            "runs": json.loads(res.runs.to_json(orient="records"))}
