@@ -43,6 +43,10 @@ def render(state):
     lvl = level_of(code)
     sub_level = "county" if lvl in ("province", "city") else CHILD_LEVEL.get(lvl)
     subs = overview.subregions(scope, code, year, sub_level) if sub_level else overview.subregions(scope, code, year)
+    # the charts rank counties (what leaders compare); the table lists the direct children (14 cities
+    # for the province rather than 134 counties), each a link one level down
+    child = CHILD_LEVEL.get(lvl)
+    table_rows = subs if child == sub_level else overview.subregions(scope, code, year, child)
     level_name = t(f"level.{sub_level}", lang) if sub_level else ""
     years = [{"label": str(y), "value": y} for y in overview.years(scope)]
     extra = {"year": year} if year else {}
@@ -53,7 +57,7 @@ def render(state):
         ranking_figure(subs, "paid_per_household", t("overview.top", lang, level=level_name), lang),
         ranking_figure(subs, "paid_per_household", t("overview.bottom", lang, level=level_name), lang, ascending=True),
         ranking_figure(subs, "anomaly_rate", t("overview.anomaly", lang, level=level_name), lang, as_pct=True),
-        subregion_table(subs, lang, "/"),
+        subregion_table(table_rows, lang, "/"),
         years,
     )
 

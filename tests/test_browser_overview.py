@@ -18,7 +18,8 @@ def test_overview_shows_real_numbers_in_chinese_and_drills_down(live_server, bro
     # the hand-made package paid 20,000 yuan in 40 payments to 12 households (tests/package_factory.py)
     assert "2.0 万元" in body and "40 笔" in body, body[:2000]
     assert re.search(r"受益户数\s+12\b", body), body[:2000]
-    assert "衡阳县" in body and "衡南县" in body
+    assert "衡阳县" in body and "衡南县" in body     # the charts rank counties
+    assert "衡阳市" in body                         # the table lists the cities
     page.screenshot("overview-zh")
     # drill down through the breadcrumb's target: the county row link of the sub-region table
     page.open("/?region=430421000000")
