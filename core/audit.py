@@ -101,3 +101,23 @@ def log_event(action: str, target: str = "", result: str = "ok", detail: dict | 
     }
     with engine_for(engine).begin() as conn:
         conn.execute(audit_log.insert().values(**row))
+    _note(row["action"])
+
+
+def _note(action: str) -> None:
+    """Remember the actions audited during this request (the response filter does not repeat them)."""
+    try:
+        from flask import g, has_request_context
+        if has_request_context():
+            g.setdefault("audited_actions", []).append(action)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def audited_in_request(prefix: str) -> bool:
+    """Whether an action starting with ``prefix`` was audited during the current request."""
+    try:
+        from flask import g, has_request_context
+        return has_request_context() and any(a.startswith(prefix) for a in g.get("audited_actions", ()))
+    except ImportError:  # pragma: no cover
+        return False

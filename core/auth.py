@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import hmac
 import html
+import json
 import logging
 import os
 import re
@@ -32,7 +33,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
 from core import passwords
-from core.audit import log_event
+from core.audit import audited_in_request, log_event
 from core.auth_schema import create_auth_tables, login_attempts, sessions, users
 from core.i18n import t
 from core.scope import Scope, level_of, normalize_code
@@ -506,8 +507,9 @@ def init_security(app, database_url: str | None = None) -> None:
     from flask import g, redirect, request
 
     from core.db import get_engine
-    from core.security import (PUBLIC_PATHS, apply_headers, client_addr, install_log_redaction, is_api_path,
-                               is_https, register_error_handlers, same_origin)
+    from core.security import (CALLBACK_PATH, PUBLIC_PATHS, apply_headers, client_addr, complainant_fields,
+                               complaint_ids, downloads, full_id_numbers, install_log_redaction, is_api_path,
+                               is_https, mask_full_ids, region_wishes, register_error_handlers, same_origin)
     from core.settings import get_settings
 
     settings = get_settings()
@@ -574,11 +576,65 @@ def init_security(app, database_url: str | None = None) -> None:
             if is_api_path(path):
                 return refuse(403, "password expired")
             return redirect("/password", code=302)
+        if path == CALLBACK_PATH and request.method == "POST":
+            _audit_wishes(request.get_json(silent=True))
         return None
+
+    def _audit_wishes(payload) -> None:
+        """A region asked for outside the viewer's scope is clamped by data_access; the request is
+        recorded here as refused (once per request, whatever the callback and its cache do)."""
+        if not isinstance(payload, dict):
+            return
+        scope = g.viewer.scope
+        outside = sorted(c for c in region_wishes(payload) if not scope.allows(c))
+        if outside:
+            log_event("refused", str(payload.get("output", ""))[:200], "denied",
+                      {"reason": "out_of_scope", "regions": outside[:10]}, engine=engine)
+
+    def _audit_response(resp):
+        """What a callback response carries, whatever page wrote it: full ID numbers (audited as a
+        view for an entitled viewer, masked otherwise), complainant fields (audited for the
+        complaint officer, refused for everyone else), and downloads (audited as exports)."""
+        viewer = g.get("viewer")
+        if (viewer is None or request.path != CALLBACK_PATH or resp.status_code != 200
+                or resp.direct_passthrough or resp.headers.get("Content-Encoding")
+                or not (resp.mimetype or "").endswith("json")):
+            return resp
+        text = resp.get_data(as_text=True)
+        try:
+            output = str((request.get_json(silent=True) or {}).get("output", ""))[:200]
+        except Exception:  # pragma: no cover
+            output = ""
+        if complainant_fields(text) and not viewer.scope.complaints:
+            log.error("callback %s returned complainant fields to a %s: refused", output, viewer.role)
+            log_event("refused", output, "denied", {"reason": "complainant_fields"}, engine=engine)
+            return refuse(403, "forbidden")
+        sent = request.get_data(as_text=True) or ""
+        ids = [i for i in full_id_numbers(text) if i not in sent]      # an echo of what the client sent discloses nothing
+        if ids and viewer.scope.pii:
+            log_event("view_pii", output, "ok", {"id_numbers": len(set(ids))}, engine=engine)
+        elif ids:
+            log.error("callback %s returned %d full ID numbers to a viewer without pii: masked", output, len(ids))
+            log_event("pii_masked", output, "error", {"id_numbers": len(set(ids))}, engine=engine)
+            text = mask_full_ids(text, keep=sent)
+            resp.set_data(text)
+        if viewer.scope.complaints and (complainant_fields(text) or '"summary"' in text):
+            cids = complaint_ids(text)
+            if cids:
+                log_event("view_complaint", output, "ok", {"complaint_ids": cids[:50], "n": len(cids)}, engine=engine)
+        if '"filename"' in text and not audited_in_request("export"):   # a page may audit its export itself
+            try:
+                files = downloads(json.loads(text))
+            except ValueError:
+                files = []
+            for f in files:
+                log_event("export", str(f.get("filename"))[:200], "ok",
+                          {"output": output, "chars": len(str(f.get("content") or ""))}, engine=engine)
+        return resp
 
     @server.after_request
     def _headers(resp):
-        return apply_headers(resp, app)
+        return apply_headers(_audit_response(resp), app)
 
     @server.route("/login.js")
     def _login_js():

@@ -171,6 +171,96 @@ def register_error_handlers(server) -> None:
         return error_response(500, _lang())
 
 
+# --- callback requests and responses -------------------------------------------------------------
+CALLBACK_PATH = "/_dash-update-component"
+_REGION_IN_TEXT = re.compile(r"(?<![0-9])([1-8][0-9]{11})(?![0-9])")
+_REGION_KEYS = frozenset({"region", "region_code", "code", "county", "city", "township", "village", "village_code"})
+_COMPLAINANT_KEY = re.compile(r'"(complainant_name|complainant_contact)"')
+_COMPLAINT_ID = re.compile(r'"complaint_id"\s*:\s*"([^"\\]{1,40})"')
+
+
+def region_wishes(payload) -> set[str]:
+    """Region codes a callback request asks for: every 12-digit code anywhere in the values of its
+    inputs and state (URL search strings, stores, clickData), and shorter codes (2/4/6/9 digits)
+    under a region-like key. Normalised to 12 digits."""
+    from core.scope import normalize_code
+    found: set[str] = set()
+
+    def add(code) -> None:
+        try:
+            found.add(normalize_code(code))
+        except ValueError:
+            pass
+
+    def walk(v, key=None, depth=0):
+        if depth > 12:
+            return
+        if isinstance(v, dict):
+            for k, x in v.items():
+                walk(x, str(k).lower(), depth + 1)
+        elif isinstance(v, (list, tuple)):
+            for x in v[:500]:
+                walk(x, key, depth + 1)
+        elif isinstance(v, (str, int)) and not isinstance(v, bool):
+            s = str(v)[:2000]
+            found.update(_REGION_IN_TEXT.findall(s))
+            if key in _REGION_KEYS and s.strip().isdigit() and s.strip()[0] != "0":
+                add(s)
+
+    if isinstance(payload, dict):
+        for part in ("inputs", "state"):
+            for item in payload.get(part) or []:
+                for one in (item if isinstance(item, list) else [item]):
+                    if isinstance(one, dict):
+                        walk(one.get("value"))
+    return found
+
+
+def full_id_numbers(text: str) -> list[str]:
+    """Checksum-valid 18-character ID numbers in ``text`` (in order, repeats kept)."""
+    from core.idnumber import is_valid
+    return [m.group(0) for m in ID_RE.finditer(text or "") if is_valid(m.group(0).upper())]
+
+
+def mask_full_ids(text: str, keep: str = "") -> str:
+    """Mask every checksum-valid ID number in ``text``, except those that also occur in ``keep``."""
+    from core.idnumber import is_valid, mask_id
+
+    def sub(m):
+        s = m.group(0)
+        return mask_id(s) if is_valid(s.upper()) and s not in keep else s
+    return ID_RE.sub(sub, text)
+
+
+def complainant_fields(text: str) -> bool:
+    return bool(_COMPLAINANT_KEY.search(text or ""))
+
+
+def complaint_ids(text: str) -> list[str]:
+    return sorted(set(_COMPLAINT_ID.findall(text or "")))
+
+
+def downloads(payload) -> list[dict]:
+    """dcc.Download payloads (``{"filename", "content", ...}``) in a callback response."""
+    out: list[dict] = []
+
+    def walk(v, depth=0):
+        if depth > 8:
+            return
+        if isinstance(v, dict):
+            if "filename" in v and "content" in v:
+                out.append(v)
+                return
+            for x in v.values():
+                walk(x, depth + 1)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x, depth + 1)
+
+    walk(payload)
+    return out
+
+
 # --- logs ---------------------------------------------------------------------------------------
 def redact(text: str) -> str:
     """Mask every ID-number-shaped token (18 characters, 6-digit region first) as ``430***********1234``."""

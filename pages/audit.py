@@ -36,6 +36,9 @@ def layout(**_query):
     lang = current_lang()
     viewer = current_viewer()
     if not viewer.is_admin:
+        if viewer.is_authenticated:
+            from core.audit import log_event
+            log_event("refused", "/audit", "denied", {"reason": "not an administrator"})
         return dbc.Alert(t("audit.forbidden", lang), color="warning")
     from data_access.audit import audit_actions
     all_ = t("audit.filter.all", lang)
