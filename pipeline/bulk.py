@@ -89,3 +89,102 @@ def insert_frame(conn: Connection, table: Table, df: pd.DataFrame, replace: bool
 
 def delete_all(conn: Connection, table: Table) -> None:
     conn.execute(text(f"DELETE FROM {table.name}"))
+
+
+# --- staged upserts: what changed, by key ------------------------------------------------------------
+def _ddl_type(col, dialect) -> str:
+    return col.type.compile(dialect=dialect)
+
+
+def _stage(conn: Connection, table: Table, df: pd.DataFrame, names: list[str]) -> str:
+    """A temporary staging table holding ``df`` (dropped at commit on PostgreSQL, by us on SQLite)."""
+    stage = f"_stage_{table.name}"
+    cols = ", ".join(f"{n} {_ddl_type(table.c[n], conn.dialect)}" for n in names)
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}")
+        conn.exec_driver_sql(f"CREATE TEMP TABLE {stage} ({cols}) ON COMMIT DROP")
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            for start in range(0, len(df), CHUNK):
+                data = _pg_csv(df.iloc[start:start + CHUNK], names)
+                with cur.copy(f"COPY {stage} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as cp:
+                    cp.write(data)
+    else:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{stage}")
+        conn.exec_driver_sql(f"CREATE TEMP TABLE {stage} ({cols})")
+        cur = conn.connection.driver_connection.cursor()
+        sql = f'INSERT INTO {stage} ({", ".join(names)}) VALUES ({", ".join("?" * len(names))})'
+        for start in range(0, len(df), CHUNK):
+            part = df.iloc[start:start + CHUNK]
+            cur.executemany(sql, zip(*_sqlite_values(part, table)))
+        cur.close()
+    return stage
+
+
+def _same(a: str, b: str, dialect: str) -> str:
+    return f"{a} IS NOT DISTINCT FROM {b}" if dialect == "postgresql" else f"{a} IS {b}"
+
+
+def _count(conn: Connection, sql: str) -> int:
+    return int(conn.exec_driver_sql(sql).scalar() or 0)
+
+
+def _is_empty(conn: Connection, table: Table) -> bool:
+    return conn.exec_driver_sql(f"SELECT 1 FROM {table.name} LIMIT 1").first() is None
+
+
+def upsert_frame(conn: Connection, table: Table, df: pd.DataFrame, key: tuple) -> dict:
+    """Write ``df`` into ``table`` by ``key`` inside the caller's transaction and say what changed:
+    {"inserted", "updated", "unchanged"}. Rows go to a staging table first; only new keys are inserted
+    and only rows whose values differ are rewritten, so the same package twice changes nothing.
+    An empty target takes the rows directly (the first import of a big package)."""
+    n = len(df)
+    if n == 0:
+        return {"inserted": 0, "updated": 0, "unchanged": 0}
+    if _is_empty(conn, table):
+        insert_frame(conn, table, df, replace=False)
+        return {"inserted": n, "updated": 0, "unchanged": 0}
+    names = [c.name for c in table.columns if c.name in df.columns]
+    d = conn.dialect.name
+    stage = _stage(conn, table, df, names)
+    on = " AND ".join(f"t.{k} = s.{k}" for k in key)
+    rest = [c for c in names if c not in key]
+    differs = " OR ".join(f"NOT ({_same(f't.{c}', f's.{c}', d)})" for c in rest) or "0 = 1"
+    updated = _count(conn, f"SELECT COUNT(*) FROM {stage} s JOIN {table.name} t ON {on} WHERE {differs}")
+    inserted = _count(conn, f"SELECT COUNT(*) FROM {stage} s WHERE NOT EXISTS (SELECT 1 FROM {table.name} t WHERE {on})")
+    cols = ", ".join(names)
+    if rest:
+        sets = ", ".join(f"{c} = excluded.{c}" for c in rest)
+        changed = " OR ".join(f"NOT ({_same(f'{table.name}.{c}', f'excluded.{c}', d)})" for c in rest)
+        action = f"DO UPDATE SET {sets} WHERE {changed}"
+    else:
+        action = "DO NOTHING"
+    where = " WHERE true" if d == "sqlite" else ""      # SQLite's upsert needs a WHERE after SELECT
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {stage}{where} "
+                         f"ON CONFLICT ({', '.join(key)}) {action}")
+    if d == "sqlite":
+        conn.exec_driver_sql(f"DROP TABLE temp.{stage}")
+    return {"inserted": inserted, "updated": updated, "unchanged": n - inserted - updated}
+
+
+def replace_register(conn: Connection, table: Table, df: pd.DataFrame) -> dict:
+    """A keyless register is a snapshot: replaced as a whole when its content differs (as a set of
+    rows, with the same count); left alone when it is the same. {"inserted", "removed", "unchanged"}."""
+    names = [c.name for c in table.columns if c.name in df.columns]
+    old_n = _count(conn, f"SELECT COUNT(*) FROM {table.name}")
+    if old_n == 0:
+        insert_frame(conn, table, df, replace=False)
+        return {"inserted": len(df), "removed": 0, "unchanged": 0}
+    stage = _stage(conn, table, df, names)
+    cols = ", ".join(names)
+    new_rows = _count(conn, f"SELECT COUNT(*) FROM (SELECT {cols} FROM {stage} EXCEPT SELECT {cols} FROM {table.name}) x")
+    gone_rows = _count(conn, f"SELECT COUNT(*) FROM (SELECT {cols} FROM {table.name} EXCEPT SELECT {cols} FROM {stage}) x")
+    if new_rows == 0 and gone_rows == 0 and old_n == len(df):
+        out = {"inserted": 0, "removed": 0, "unchanged": len(df)}
+    else:
+        delete_all(conn, table)
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {stage}")
+        out = {"inserted": new_rows, "removed": gone_rows, "unchanged": len(df) - new_rows}
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"DROP TABLE temp.{stage}")
+    return out

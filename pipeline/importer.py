@@ -17,15 +17,16 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from core import schema
 from core.db import create_schema, get_engine
-from pipeline.bulk import delete_all, insert_frame
+from pipeline.bulk import insert_frame, replace_register, upsert_frame
 from pipeline.geo.reference import load_divisions
-from pipeline.package_reader import PackageError, RawPackage, Reject, TypedTable, read_package, type_table
-from pipeline.spec import LOAD_ORDER, REGISTERS, TABLES
+from pipeline.package_reader import (Limits, PackageError, RawPackage, Reject, TypedTable, read_package,
+                                     validate_source)
+from pipeline.spec import LOAD_ORDER, TABLES
 
 STAGES = ("reading", "validating", "loading", "rollups", "detection")
 
@@ -33,11 +34,16 @@ STAGES = ("reading", "validating", "loading", "rollups", "detection")
 @dataclass
 class TableResult:
     present: bool
-    read: int = 0
-    loaded: int = 0
+    read: int = 0                 # data records in the file (misshapen ones included)
+    loaded: int = 0               # valid rows taken from the package (loaded + rejected = read)
     rejected: int = 0
+    inserted: int = 0             # of the loaded rows: new keys
+    updated: int = 0              # existing keys whose values changed
+    unchanged: int = 0            # already in the database as they are
+    removed: int = 0              # registers (replaced as a whole): old rows no longer there
     ignored_columns: list = field(default_factory=list)
     encoding: str | None = None
+    bad_id_kept: int = 0          # payments kept with an ID number whose check digit is wrong (a clue)
 
 
 @dataclass
@@ -49,14 +55,19 @@ class ImportSummary:
     rejects: list[Reject]
     ignored_files: list[str]
     seconds: dict[str, float]
+    file: str = ""
+    detection: str = "not_run"    # "done", "not_run", "unavailable"
 
     def to_json(self) -> dict:
         return {
-            "package_id": self.package_id, "as_of_date": self.as_of_date, "synthetic": self.synthetic,
-            "tables": {k: {"present": v.present, "read": v.read, "loaded": v.loaded, "rejected": v.rejected,
-                           "ignored_columns": v.ignored_columns, "encoding": v.encoding}
-                       for k, v in self.tables.items()},
-            "ignored_files": self.ignored_files, "seconds": self.seconds,
+            "refused": False, "package_id": self.package_id, "file": self.file, "as_of_date": self.as_of_date,
+            "synthetic": self.synthetic,
+            "tables": {k: {"loaded": v.loaded, "updated": v.updated, "inserted": v.inserted, "unchanged": v.unchanged,
+                           "removed": v.removed, "rejected": v.rejected, "ignored": v.ignored_columns, "read": v.read,
+                           "encoding": v.encoding, **({"bad_id_kept": v.bad_id_kept} if k == "payments" else {})}
+                       for k, v in self.tables.items() if v.present},
+            "rejected_total": len(self.rejects), "ignored_files": self.ignored_files,
+            "detection": self.detection, "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
         }
 
 
@@ -69,17 +80,22 @@ def ensure_reference_regions(conn) -> int:
     return insert_frame(conn, schema.regions, div, replace=False)
 
 
-def _check_refs(typed: dict[str, TypedTable], known_regions: set[str], db_keys: Callable[[str, str], set]) -> None:
-    """Reference checks across tables: unknown region, fund, ledger entry. Offending rows become rejects."""
-    region_cols = {"funds": ["issuing_region_code"], "allocations": ["from_region_code", "to_region_code"],
-                   "projects": ["region_code"], "people": ["village_code"], "payments": ["village_code"],
-                   "ledger": ["village_code"], "complaints": ["region_code"], "officials": ["region_code"],
-                   "village_cadres": ["village_code"], "real_estate": ["region_code"], "regions": ["parent_code"]}
+REGION_COLUMNS = {"funds": ["issuing_region_code"], "allocations": ["from_region_code", "to_region_code"],
+                  "projects": ["region_code"], "people": ["village_code"], "payments": ["village_code"],
+                  "ledger": ["village_code"], "complaints": ["region_code"], "officials": ["region_code"],
+                  "village_cadres": ["village_code"], "real_estate": ["region_code"], "regions": ["parent_code"]}
+
+
+def _check_refs(typed: dict[str, TypedTable], labels: dict[str, str], known_regions: set[str],
+                db_keys: Callable[[str, str], set]) -> None:
+    """Reference checks across tables: unknown region, fund, ledger entry. Offending rows become rejects
+    (with their file row numbers) and leave the typed frames."""
     if "regions" in typed:
         known_regions = known_regions | set(typed["regions"].frame["code"].dropna())
-    known = np.array(sorted(known_regions))
+    known = pd.Index(list(known_regions))
     funds = set(typed["funds"].frame["fund_code"]) if "funds" in typed else set()
-    funds |= db_keys("funds", "fund_code")
+    if any(any(tbl == "funds" for _, tbl, _ in TABLES[n].refs) for n in typed):
+        funds |= db_keys("funds", "fund_code")
     entries = set(typed["ledger"].frame["entry_id"]) if "ledger" in typed else set()
     if "invoices" in typed:
         entries |= db_keys("ledger", "entry_id")
@@ -87,14 +103,14 @@ def _check_refs(typed: dict[str, TypedTable], known_regions: set[str], db_keys: 
         df = tt.frame
         bad = np.zeros(len(df), dtype=bool)
         reasons = []
-        for col in region_cols.get(name, []):
+        for col in REGION_COLUMNS.get(name, []):
             v = df[col]
-            m = v.notna().to_numpy() & ~np.isin(v.fillna("").to_numpy(), known) & ~bad
+            m = v.notna().to_numpy() & ~v.isin(known).to_numpy() & ~bad
             reasons += [(i, col, "reject.unknown_region") for i in np.flatnonzero(m)]
             bad |= m
-        if name == "allocations":
-            f, t = df["from_region_code"].fillna(""), df["to_region_code"].fillna("")
+        if name == "allocations" and len(df):
             from core.scope import prefix_of
+            f, t = df["from_region_code"].fillna(""), df["to_region_code"].fillna("")
             ok = np.array([a != "" and b != "" and a != b and b.startswith(prefix_of(a)) for a, b in zip(f, t)], dtype=bool)
             m = ~ok & ~bad
             reasons += [(i, "to_region_code", "reject.not_a_child_region") for i in np.flatnonzero(m)]
@@ -105,69 +121,91 @@ def _check_refs(typed: dict[str, TypedTable], known_regions: set[str], db_keys: 
             reasons += [(i, col, f"reject.unknown_{tbl}") for i in np.flatnonzero(m)]
             bad |= m
         if bad.any():
-            # row numbers refer to the file: recover them from the typed frame's original positions
-            orig = tt.frame.attrs.get("orig_rows")
+            rows = tt.file_rows if tt.file_rows is not None else np.arange(len(df)) + 2
             for i, col, key in reasons:
-                row = int(orig[i]) if orig is not None else i + 2
-                tt.rejects.append(Reject(f"{name}.csv", row, col, str(df[col].iat[i]), key))
+                tt.rejects.append(Reject(labels.get(name, f"{name}.csv"), int(rows[i]), col, str(df[col].iat[i]), key))
+            tt.rejects.sort(key=lambda r: (r.row or 0))
             tt.frame = df.loc[~bad].reset_index(drop=True)
+            tt.file_rows = rows[~bad]
+            if name == "payments":
+                from core.idnumber import valid_mask
+                tt.bad_id_rows = int((~valid_mask(tt.frame["id_number"].fillna(""))).sum())
+
+
+def _log(action_result: str, target: str, detail: dict, engine: Engine, actor: str | None) -> None:
+    from core.audit import log_event
+    log_event("import", target, action_result, detail, engine=engine, actor=actor)
 
 
 def import_package(path: str | Path, engine: Engine | None = None, run_detect: bool = True,
                    progress: Callable[[str, float], None] | None = None,
-                   imported_by: str | None = None) -> ImportSummary:
+                   imported_by: str | None = None, limits: Limits | None = None,
+                   label: str | None = None) -> ImportSummary:
+    """Validate and load one package (see the module docstring). ``progress(stage, fraction)`` is
+    called as each of STAGES advances. Raises PackageError (the database untouched) when the package
+    is refused. ``label``: the name shown in the history (default: the file or folder name)."""
     engine = engine or get_engine()
     create_schema(engine)
-    say = progress or (lambda stage, frac: None)
+    label = label or Path(path).name
+    try:
+        return _import(path, engine, run_detect, progress or (lambda stage, frac: None), imported_by, limits, label)
+    except PackageError as exc:
+        _log("denied", label, {"reason": exc.key, "file": exc.file, "column": exc.column}, engine, imported_by)
+        raise
+
+
+def _import(path, engine: Engine, run_detect: bool, say, imported_by, limits, label) -> ImportSummary:
     secs: dict[str, float] = {}
     t0 = time.perf_counter()
     say("reading", 0.0)
-    raw: RawPackage = read_package(path)
+    raw: RawPackage = read_package(path, limits)
+    say("reading", 1.0)
     secs["reading"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     say("validating", 0.0)
     typed: dict[str, TypedTable] = {}
-    names = [n for n in LOAD_ORDER if n in raw.tables]
+    names = [n for n in LOAD_ORDER if n in raw.sources]
+    labels = {n: raw.sources[n].label for n in names}
     for i, name in enumerate(names):
-        tt = type_table(TABLES[name], raw.tables[name])
-        # remember the file row of every kept row for later reference rejects
-        keep_rows = np.setdiff1d(np.arange(len(raw.tables[name])), [r.row - 2 for r in tt.rejects]) + 2
-        tt.frame.attrs["orig_rows"] = keep_rows
-        typed[name] = tt
-        say("validating", (i + 1) / max(1, len(names)))
+        typed[name] = validate_source(TABLES[name], raw.sources[name])
+        say("validating", (i + 1) / (len(names) + 1))
     with engine.connect() as conn:
         known = set(load_divisions()["code"]) | set(conn.execute(select(schema.regions.c.code)).scalars())
 
         def db_keys(table: str, col: str) -> set:
             return set(conn.execute(select(getattr(schema, table).c[col])).scalars())
-        _check_refs(typed, known, db_keys)
+        _check_refs(typed, labels, known, db_keys)
+    say("validating", 1.0)
     secs["validating"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    say("loading", 0.0)
     as_of = raw.manifest["as_of_date"]
     synthetic = raw.manifest.get("synthetic", "").strip().lower() in ("1", "true", "是", "yes")
     results = {n: TableResult(present=n in typed) for n in TABLES}
+    weights = np.array([max(len(typed[n].frame), 1) for n in names], dtype=float)
+    done = np.cumsum(weights) / max(weights.sum(), 1.0)
     with engine.begin() as conn:
         ensure_reference_regions(conn)
         for i, name in enumerate(names):
             tt = typed[name]
             tbl = getattr(schema, name)
-            if name in REGISTERS and not TABLES[name].key:
-                delete_all(conn, tbl)
-            df = tt.frame
-            if name == "regions":
-                df = df.copy()
-            loaded = insert_frame(conn, tbl, df, replace=True)
-            results[name] = TableResult(True, tt.rows_read, loaded, len(tt.rejects), tt.ignored_columns,
-                                        raw.encodings.get(name))
-            say("loading", (i + 1) / max(1, len(names)))
+            if TABLES[name].key:
+                c = upsert_frame(conn, tbl, tt.frame, TABLES[name].key)
+            else:
+                c = replace_register(conn, tbl, tt.frame)
+            results[name] = TableResult(True, tt.rows_read, len(tt.frame), len(tt.rejects), c.get("inserted", 0),
+                                        c.get("updated", 0), c.get("unchanged", 0), c.get("removed", 0),
+                                        tt.ignored_columns, raw.encodings.get(name), tt.bad_id_rows)
+            say("loading", float(done[i]))
         rejects = [r for n in names for r in typed[n].rejects]
-        summary = ImportSummary(None, as_of, synthetic, results, rejects, raw.ignored_files, secs)
+        summary = ImportSummary(None, as_of, synthetic, results, rejects, raw.ignored_files, secs, file=label,
+                                detection="pending" if run_detect else "not_run")
         res = conn.execute(insert(schema.packages).values(
             as_of_date=dt.date.fromisoformat(as_of), source=raw.manifest.get("source"),
             description=raw.manifest.get("description"), synthetic=synthetic,
-            imported_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), imported_by=imported_by,
+            imported_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), imported_by=imported_by or _cli_user(),
             summary_json=json.dumps(summary.to_json(), ensure_ascii=False)))
         summary.package_id = res.inserted_primary_key[0]
         secs["loading"] = time.perf_counter() - t0
@@ -191,62 +229,110 @@ def import_package(path: str | Path, engine: Engine | None = None, run_detect: b
             from pipeline.rollups import build_clue_rollups
             with engine.begin() as conn:
                 build_clue_rollups(conn)
+            summary.detection = "done"
+        else:
+            summary.detection = "unavailable"
         secs["detection"] = time.perf_counter() - t0
+        with engine.begin() as conn:       # the history row says whether detection finished
+            conn.execute(update(schema.packages).where(schema.packages.c.id == summary.package_id)
+                         .values(summary_json=json.dumps(summary.to_json(), ensure_ascii=False)))
         say("detection", 1.0)
     from data_access.cache import invalidate
     invalidate()
+    _log("ok", label, {"package_id": summary.package_id, "loaded": sum(r.loaded for r in results.values()),
+                       "rejected": len(rejects)}, engine, imported_by)
     return summary
 
 
-def format_summary(s: ImportSummary) -> str:
-    lines = [f"package {s.package_id}: as of {s.as_of_date}{' (synthetic)' if s.synthetic else ''}",
-             f"{'table':<18}{'read':>10}{'loaded':>10}{'rejected':>10}  ignored columns"]
+def _cli_user() -> str:
+    import getpass
+    try:
+        return "cli:" + getpass.getuser()
+    except Exception:  # pragma: no cover
+        return "cli"
+
+
+def format_summary(s: ImportSummary, lang: str = "en") -> str:
+    from core.i18n import t
+    lines = [f"package {s.package_id} ({s.file}): as of {s.as_of_date}{' (synthetic)' if s.synthetic else ''}",
+             f"{'table':<18}{'read':>10}{'loaded':>10}{'new':>10}{'updated':>10}{'rejected':>10}  ignored columns"]
     for name, r in s.tables.items():
         if r.present:
-            lines.append(f"{name:<18}{r.read:>10}{r.loaded:>10}{r.rejected:>10}  {', '.join(r.ignored_columns)}")
+            lines.append(f"{name:<18}{r.read:>10}{r.loaded:>10}{r.inserted:>10}{r.updated:>10}{r.rejected:>10}  "
+                         f"{', '.join(r.ignored_columns)}")
     for f in s.ignored_files:
-        lines.append(f"ignored file: {f}")
+        lines.append(f"{t('import.ignored_file', lang)}: {f}")
     lines.append("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in s.seconds.items()))
     return "\n".join(lines)
 
 
-def write_rejects(rejects: list[Reject], path: str | Path, lang: str = "zh") -> None:
+REJECT_COLUMNS = ("file", "row", "column", "value", "reason")
+
+
+def rejects_frame(rejects: list[Reject], lang: str = "zh", mask: Callable[[Reject], str] | None = None) -> pd.DataFrame:
+    """The rejects report: file, row, column, value, reason (in ``lang``)."""
     from core.i18n import t
-    df = pd.DataFrame([{"file": r.file, "row": r.row, "column": r.column, "value": r.value,
-                        "reason": t(r.reason, lang)} for r in rejects],
-                      columns=["file", "row", "column", "value", "reason"])
+    reasons = {k: t(k, lang) for k in {r.reason for r in rejects}}
+    return pd.DataFrame([{"file": r.file, "row": r.row, "column": r.column,
+                          "value": mask(r) if mask else r.value, "reason": reasons[r.reason]} for r in rejects],
+                        columns=list(REJECT_COLUMNS))
+
+
+def write_rejects(rejects: list[Reject], path: str | Path, lang: str = "zh") -> None:
+    df = rejects_frame(rejects, lang)
     if str(path).endswith(".xlsx"):
         df.to_excel(path, index=False)
     else:
         df.to_csv(path, index=False, encoding="utf-8-sig")
 
 
-def _cli(args) -> int:
+def refusal_message(exc: PackageError, lang: str = "zh") -> str:
+    """The refusal in the user's language, naming file and column."""
     from core.i18n import t
+    where = ", ".join(x for x in (exc.file, exc.column) if x)
+    return t(exc.key, lang) + (f" ({where}{': ' + exc.detail if exc.detail else ''})" if where or exc.detail else "")
+
+
+def refusal_json(exc: PackageError, lang: str = "zh") -> dict:
+    return {"refused": True, "reason": exc.key, "message": refusal_message(exc, lang), "file": exc.file,
+            "column": exc.column, "detail": exc.detail}
+
+
+def _cli(args) -> int:
     engine = get_engine(args.database_url) if args.database_url else get_engine()
     try:
         s = import_package(args.path, engine, run_detect=not args.no_detect,
-                           progress=None if args.json else _cli_progress)
+                           progress=None if args.json else _CliProgress())
     except PackageError as exc:
-        msg = t(exc.key, args.lang) + (f" ({exc.file}{', ' + exc.column if exc.column else ''}{': ' + exc.detail if exc.detail else ''})")
         if args.json:
-            print(json.dumps({"refused": True, "reason": exc.key, "message": msg, "file": exc.file,
-                              "column": exc.column}, ensure_ascii=False))
+            print(json.dumps(refusal_json(exc, args.lang), ensure_ascii=False))
         else:
-            print(msg, file=sys.stderr)
+            print(refusal_message(exc, args.lang), file=sys.stderr)
         return 2
     if args.rejects:
         write_rejects(s.rejects, args.rejects, args.lang)
     if args.json:
         print(json.dumps(s.to_json(), ensure_ascii=False))
     else:
-        print("\n" + format_summary(s))
+        print("\n" + format_summary(s, args.lang))
     return 0
 
 
-def _cli_progress(stage: str, frac: float) -> None:
-    bar = "#" * int(frac * 20)
-    print(f"\r{stage:<12}[{bar:<20}] {frac * 100:5.1f}%", end="" if frac < 1 else "\n", file=sys.stderr, flush=True)
+class _CliProgress:
+    """One bar per stage on stderr (the same STAGES the upload page shows)."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.stage = None
+
+    def __call__(self, stage: str, frac: float) -> None:
+        if stage != self.stage and self.stage is not None:
+            print(file=self.stream)
+        self.stage = stage
+        bar = "#" * int(frac * 30)
+        print(f"\r{stage:<11}[{bar:<30}] {frac * 100:5.1f}%", end="", file=self.stream, flush=True)
+        if stage == STAGES[-1] and frac >= 1:
+            print(file=self.stream)
 
 
 def add_cli(sub) -> None:

@@ -28,6 +28,37 @@ from pipeline.spec import MANIFEST_KEYS, TABLES, TableSpec
 KNOWN_FILES = {"manifest", "truth", *TABLES}
 
 
+def _env_int(name: str, default: int) -> int:
+    import os
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a package may weigh. Checked before a byte of a table is parsed; for a zip, on the sizes
+    its directory declares before anything is unpacked (and zipfile stops at the declared size and
+    checks the CRC while reading, so a lying directory cannot unpack more)."""
+    max_file_bytes: int = 4 << 30           # one table file (unpacked)
+    max_total_bytes: int = 16 << 30         # the whole package (unpacked)
+    max_files: int = 64                     # entries in the folder or zip
+    max_ratio: int = 200                    # unpacked / packed size of one zip entry (CSV compresses ~5-20x)
+    max_xlsx_bytes: int = 256 << 20         # a workbook is read whole into memory: keep it modest
+
+    @classmethod
+    def from_env(cls) -> "Limits":
+        d = cls()
+        return cls(_env_int("IMPORT_MAX_FILE_BYTES", d.max_file_bytes), _env_int("IMPORT_MAX_TOTAL_BYTES", d.max_total_bytes),
+                   _env_int("IMPORT_MAX_FILES", d.max_files), _env_int("IMPORT_MAX_RATIO", d.max_ratio),
+                   _env_int("IMPORT_MAX_XLSX_BYTES", d.max_xlsx_bytes))
+
+
+class Misshapen(Exception):
+    """Internal: a CSV has rows with the wrong number of fields; read it again the slow, exact way."""
+
+
 class PackageError(Exception):
     """The package as a whole is refused (structural problem). ``key`` is an i18n key."""
 
@@ -59,18 +90,26 @@ class Source:
     encoding: str = "utf-8"
     columns: list[str] = field(default_factory=list)
 
-    def chunks(self, chunk_rows: int = CHUNK_ROWS, bad_rows: list | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
-        """(offset, frame of strings) pairs; ``offset`` = index of the chunk's first data row."""
+    def chunks(self, chunk_rows: int = CHUNK_ROWS, bad_rows: list | None = None,
+               exact: bool = False) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
+        """(row numbers, frame of strings) pairs. Row numbers are as a spreadsheet shows them: the
+        header is row 1, so the first data record is row 2 (a quoted value spanning lines is still one
+        row). Raises ``Misshapen`` when a record has the wrong number of fields: read again with
+        ``exact=True``, which puts such records into ``bad_rows`` as rejects and numbers the rest."""
         if self.frame is not None:
             df = self.frame
             for start in range(0, max(len(df), 1), chunk_rows):
-                yield start, df.iloc[start:start + chunk_rows].reset_index(drop=True)
+                part = df.iloc[start:start + chunk_rows]
+                yield np.asarray(part.index, dtype=np.int64) + 2, part.reset_index(drop=True)
+            return
+        if exact:
+            yield from self._exact_chunks(chunk_rows, bad_rows if bad_rows is not None else [])
             return
         invalid: list = []
 
         def on_invalid(row):
             invalid.append(row.text)
-            return "skip"
+            return "error"
         with self.opener() as fh:
             try:
                 reader = pacsv.open_csv(
@@ -88,34 +127,57 @@ class Source:
                     size += len(df)
                     if size >= chunk_rows:
                         out = pd.concat(buf, ignore_index=True)
-                        yield offset, out
+                        yield np.arange(offset, offset + len(out)) + 2, out
                         offset += len(out)
                         buf, size = [], 0
                 if buf or offset == 0:
                     out = pd.concat(buf, ignore_index=True) if buf else pd.DataFrame(
                         {c: pd.Series([], dtype=STRING) for c in self.columns})
-                    yield offset, out
+                    yield np.arange(offset, offset + len(out)) + 2, out
             except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+                if invalid:
+                    raise Misshapen(self.label) from None
                 raise PackageError("package.unreadable_csv", self.label, detail=str(exc).splitlines()[0][:200])
-        if invalid and bad_rows is not None:
-            bad_rows.extend(self._locate_invalid_rows())
+            except zipfile.BadZipFile as exc:
+                raise PackageError("package.unreadable_zip", self.label, detail=str(exc)[:200])
 
     @property
     def _raw_columns(self) -> list[str]:
         return getattr(self, "_raw_cols", self.columns)
 
-    def _locate_invalid_rows(self) -> list[Reject]:
-        """Rows with the wrong number of fields: found again with the csv module for their line numbers."""
+    def _exact_chunks(self, chunk_rows: int, bad_rows: list) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
+        """The slow, exact reader (Python's csv module), used only for a file with misshapen records."""
         import csv
-        out = []
-        with self.opener() as fh:
-            text = io.TextIOWrapper(fh, encoding=self.encoding, newline="")
-            rd = csv.reader(text)
-            header = next(rd, [])
-            for rec in rd:
-                if len(rec) != len(header):
-                    out.append(Reject(self.label, rd.line_num, "", ",".join(rec)[:200], "reject.wrong_field_count"))
-        return out
+        csv.field_size_limit(1 << 24)
+        enc = "utf-8-sig" if self.encoding == "utf-8" else self.encoding
+        try:
+            with self.opener() as fh:
+                text = io.TextIOWrapper(fh, encoding=enc, newline="")
+                rd = csv.reader(text)
+                header = next(rd, [])
+                width = len(header)
+                recs: list[list[str]] = []
+                nums: list[int] = []
+                recno = 1
+                for rec in rd:
+                    recno += 1
+                    if len(rec) != width:
+                        if not any(v.strip() for v in rec):
+                            continue                          # a blank line is no record
+                        bad_rows.append(Reject(self.label, recno, "", ",".join(rec)[:200], "reject.wrong_field_count"))
+                        continue
+                    recs.append(rec)
+                    nums.append(recno)
+                    if len(recs) >= chunk_rows:
+                        yield np.asarray(nums), self._frame(recs)
+                        recs, nums = [], []
+                yield np.asarray(nums, dtype=np.int64), self._frame(recs)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise PackageError("package.unreadable_csv", self.label, detail=str(exc).splitlines()[0][:200])
+
+    def _frame(self, recs: list[list[str]]) -> pd.DataFrame:
+        cols = list(zip(*recs)) if recs else [()] * len(self.columns)
+        return pd.DataFrame({c: pd.Series(list(v), dtype=STRING) for c, v in zip(self.columns, cols)})
 
 
 @dataclass
@@ -125,15 +187,19 @@ class RawPackage:
     encodings: dict[str, str] = field(default_factory=dict)
     ignored_files: list[str] = field(default_factory=list)
 
+    label: str = ""
+
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
         """Whole tables in memory (small packages and tests only)."""
-        return {n: pd.concat([c for _, c in s.chunks()], ignore_index=True) for n, s in self.sources.items()}
+        return {n: pd.concat([c for _, c in s.chunks(exact=True)], ignore_index=True) for n, s in self.sources.items()}
 
 
 def _sniff_encoding(head: bytes, label: str) -> str:
     if head.startswith(b"\xef\xbb\xbf"):
         return "utf-8"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise PackageError("package.unreadable_encoding", label, detail="UTF-16")
     cut = head
     for _ in range(4):      # a multi-byte character may be cut at the end of the sample
         try:
@@ -152,6 +218,7 @@ def _sniff_encoding(head: bytes, label: str) -> str:
 
 
 def _header(opener, encoding: str, label: str) -> list[str]:
+    import csv
     with opener() as fh:
         first = fh.readline(1 << 20)
     if first.startswith(b"\xef\xbb\xbf"):
@@ -159,49 +226,125 @@ def _header(opener, encoding: str, label: str) -> list[str]:
     line = first.decode(encoding, errors="replace").strip("\r\n")
     if not line.strip():
         raise PackageError("package.empty_file", label)
-    import csv
-    return list(next(csv.reader([line])))
+    cols = list(next(csv.reader([line])))
+    norm = [c.strip().lower() for c in cols]
+    dup = sorted({c for c in norm if norm.count(c) > 1})
+    if dup:
+        raise PackageError("package.duplicate_column", label, dup[0])
+    if any(not c for c in norm):
+        raise PackageError("package.empty_column_name", label, detail=str(norm.index("") + 1))
+    return cols
 
 
-def read_package(path: str | Path) -> RawPackage:
-    """Open a package: read the manifest and every table's header (structural checks), not the rows."""
+def _is_junk(name: str) -> bool:
+    """Files that archivers and desktops add: never part of a package, never read."""
+    parts = Path(name).parts
+    return any(p.startswith(".") or p == "__MACOSX" for p in parts) or Path(name).name in ("Thumbs.db", "desktop.ini")
+
+
+def _check_zip(zf: zipfile.ZipFile, label: str, limits: Limits, max_total: int) -> list[zipfile.ZipInfo]:
+    """The zip directory against the limits, before anything is unpacked (a zip bomb stops here)."""
+    infos = [i for i in zf.infolist() if not i.is_dir()]
+    if len(infos) > limits.max_files:
+        raise PackageError("package.too_many_files", label, detail=f"{len(infos)} > {limits.max_files}")
+    total = 0
+    for i in infos:
+        if i.flag_bits & 0x1:
+            raise PackageError("package.encrypted_zip", label, Path(i.filename).name)
+        total += i.file_size
+        if i.file_size > limits.max_file_bytes:
+            raise PackageError("package.file_too_large", f"{label}:{i.filename}", detail=f"{i.file_size} bytes")
+        if i.file_size > (1 << 20) and i.file_size > limits.max_ratio * max(i.compress_size, 1):
+            raise PackageError("package.zip_bomb", f"{label}:{i.filename}",
+                               detail=f"{i.file_size} bytes from {i.compress_size}")
+    if total > max_total:
+        raise PackageError("package.too_large", label, detail=f"{total} bytes unpacked > {max_total}")
+    return infos
+
+
+def read_package(path: str | Path, limits: Limits | None = None) -> RawPackage:
+    """Open a package: check its size and shape, read the manifest and every table's header
+    (structural checks), not the rows. Only the files of the contract are read: a CSV (or sheet) whose
+    name is not a table of the contract refuses the package (a misnamed table must not be lost
+    silently); other files are listed as ignored and never opened."""
+    limits = limits or Limits.from_env()
     path = Path(path)
     openers: dict[str, tuple[str, Callable[[], BinaryIO]]] = {}
+    ignored: list[str] = []
+
+    def add(stem: str, label: str, opener) -> None:
+        if stem in openers:
+            raise PackageError("package.duplicate_file", label, detail=openers[stem][0])
+        openers[stem] = (label, opener)
+
     if path.is_dir():
-        for f in sorted(path.iterdir()):
-            if f.suffix.lower() == ".csv" and f.is_file():
-                openers[f.stem.lower()] = (f.name, (lambda f=f: open(f, "rb")))
+        files = [f for f in sorted(path.rglob("*")) if f.is_file()]
+        if len(files) > limits.max_files:
+            raise PackageError("package.too_many_files", path.name, detail=f"{len(files)} > {limits.max_files}")
+        total = 0
+        for f in files:
+            rel = f.relative_to(path).as_posix()
+            if _is_junk(rel):
+                continue
+            if f.suffix.lower() != ".csv":
+                ignored.append(rel)
+                continue
+            size = f.stat().st_size
+            total += size
+            if size > limits.max_file_bytes:
+                raise PackageError("package.file_too_large", f.name, detail=f"{size} bytes")
+            add(f.stem.strip().lower(), f.name, (lambda f=f: open(f, "rb")))
+        if total > limits.max_total_bytes:
+            raise PackageError("package.too_large", path.name, detail=f"{total} bytes > {limits.max_total_bytes}")
     elif path.suffix.lower() == ".zip" and path.is_file():
-        zf = zipfile.ZipFile(path)
-        for info in zf.infolist():
+        if path.stat().st_size > limits.max_total_bytes:
+            raise PackageError("package.too_large", path.name)
+        try:
+            zf = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise PackageError("package.unreadable_zip", path.name, detail=str(exc)[:200])
+        for info in _check_zip(zf, path.name, limits, limits.max_total_bytes):
+            if _is_junk(info.filename):
+                continue
             name = Path(info.filename).name
-            if name.lower().endswith(".csv") and not info.is_dir():
-                openers[Path(name).stem.lower()] = (name, (lambda info=info: zf.open(info)))
+            if not name.lower().endswith(".csv"):
+                ignored.append(info.filename)
+                continue
+            add(Path(name).stem.strip().lower(), name, (lambda info=info: zf.open(info)))
     elif path.suffix.lower() == ".xlsx" and path.is_file():
-        return _read_xlsx(path)
+        return _read_xlsx(path, limits)
+    elif path.is_file():
+        raise PackageError("package.unsupported_file", path.name)
     else:
-        raise PackageError("package.not_found", str(path))
+        raise PackageError("package.not_found", path.name)
+    unknown = sorted(label for stem, (label, _) in openers.items() if stem not in KNOWN_FILES)
+    if unknown:
+        raise PackageError("package.unknown_table", unknown[0], detail=", ".join(unknown))
     if "manifest" not in openers:
         raise PackageError("package.missing_manifest", "manifest.csv")
-    raw = RawPackage(manifest={}, sources={})
+    raw = RawPackage(manifest={}, sources={}, ignored_files=ignored, label=path.name)
     for stem, (label, opener) in openers.items():
-        if stem not in KNOWN_FILES:
-            raw.ignored_files.append(label)
-            continue
         if stem == "truth":
+            raw.ignored_files.append(label)
             continue  # written by generators only; never read by the importer
-        with opener() as fh:
-            head = fh.read(1 << 20)
+        try:
+            with opener() as fh:
+                head = fh.read(1 << 20)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise PackageError("package.unreadable_zip", label, detail=str(exc)[:200])
+        if not head.strip():
+            raise PackageError("package.empty_file", label)
         enc = _sniff_encoding(head, label)
         raw.encodings[stem] = enc
         if stem == "manifest":
             with opener() as fh:
-                text = fh.read().decode("utf-8-sig" if enc == "utf-8" else enc)
+                text = fh.read(1 << 20).decode("utf-8-sig" if enc == "utf-8" else enc, errors="replace")
             raw.manifest = _manifest(_csv_frame(text, label), label)
             continue
         src = Source(stem, label, opener=opener, encoding=enc)
         src._raw_cols = _header(opener, enc, label)
         src.columns = [c.strip().lower() for c in src._raw_cols]
+        check_columns(TABLES[stem], src.columns, label)
         raw.sources[stem] = src
     return raw
 
@@ -215,22 +358,39 @@ def _csv_frame(text: str, fname: str) -> pd.DataFrame:
     return df
 
 
-def _read_xlsx(path: Path) -> RawPackage:
+def _read_xlsx(path: Path, limits: Limits) -> RawPackage:
+    try:
+        with zipfile.ZipFile(path) as zf:       # an .xlsx is a zip: the same bomb check first
+            _check_zip(zf, path.name, Limits(limits.max_xlsx_bytes, limits.max_xlsx_bytes, 10_000, limits.max_ratio),
+                       limits.max_xlsx_bytes)
+    except zipfile.BadZipFile as exc:
+        raise PackageError("package.unreadable_xlsx", path.name, detail=str(exc)[:200])
     try:
         sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False, na_filter=False)
     except Exception as exc:  # openpyxl raises many kinds for a broken workbook
         raise PackageError("package.unreadable_xlsx", path.name, detail=type(exc).__name__)
-    raw = RawPackage(manifest={}, sources={})
+    raw = RawPackage(manifest={}, sources={}, label=path.name)
+    unknown = [str(n) for n in sheets if str(n).strip().lower() not in KNOWN_FILES]
+    if unknown:
+        raise PackageError("package.unknown_table", f"{path.name}:{unknown[0]}", detail=", ".join(unknown))
     for name, df in sheets.items():
         stem = str(name).strip().lower()
+        label = f"{path.name}:{name}"
         df.columns = [str(c).strip().lower() for c in df.columns]
         if stem == "manifest":
-            raw.manifest = _manifest(df, f"{path.name}:manifest")
+            raw.manifest = _manifest(df, label)
         elif stem in TABLES:
+            cols = list(df.columns)
+            dup = sorted({c for c in cols if cols.count(c) > 1})
+            if dup:
+                raise PackageError("package.duplicate_column", label, dup[0])
+            check_columns(TABLES[stem], cols, label)
             frame = df.astype(str).astype(STRING)
-            raw.sources[stem] = Source(stem, f"{path.name}:{stem}", frame=frame, columns=list(frame.columns))
-        elif stem != "truth":
-            raw.ignored_files.append(f"{path.name}:{name}")
+            # a sheet's trailing empty rows are not records
+            frame = frame.loc[~(frame.apply(lambda c: c.str.strip()).eq("")).all(axis=1)] if len(frame) else frame
+            raw.sources[stem] = Source(stem, label, frame=frame, columns=cols)
+        else:
+            raw.ignored_files.append(label)
     if not raw.manifest:
         raise PackageError("package.missing_manifest", f"{path.name}:manifest")
     return raw
@@ -348,9 +508,10 @@ def check_columns(spec: TableSpec, columns: list[str], label: str) -> list[str]:
     return [c for c in columns if c not in spec.column_names]
 
 
-def type_table(spec: TableSpec, raw: pd.DataFrame, file_label: str | None = None, offset: int = 0) -> TypedTable:
-    """Validate and type one table (or one chunk of it whose first data row is ``offset``).
-    Raises PackageError when a required column is missing."""
+def type_table(spec: TableSpec, raw: pd.DataFrame, file_label: str | None = None, offset: int = 0,
+               rows: np.ndarray | None = None, dedupe: bool = True) -> TypedTable:
+    """Validate and type one table (or one chunk of it). ``rows``: the file row number of every row of
+    ``raw`` (default: ``offset`` + 2 onwards). Raises PackageError when a required column is missing."""
     fname = file_label or f"{spec.name}.csv"
     ignored = check_columns(spec, list(raw.columns), fname)
     n = len(raw)
@@ -366,12 +527,12 @@ def type_table(spec: TableSpec, raw: pd.DataFrame, file_label: str | None = None
         out[c.name] = _type_column(raw[c.name].reset_index(drop=True), c, bad, reason, spec.name)
         bad_col[bad & ~before] = c.name
     frame = pd.DataFrame(out)
-    if spec.key:
+    if spec.key and dedupe:
         dup = frame.duplicated(list(spec.key), keep="first").to_numpy() & ~bad
         reason[dup] = "reject.duplicate_key"
         bad_col[dup] = spec.key[0]
         bad |= dup
-    rows = np.arange(n) + offset + 2            # header is line 1
+    rows = np.arange(n) + offset + 2 if rows is None else np.asarray(rows)
     rejects = [Reject(fname, int(rows[i]), bad_col[i], str(raw[bad_col[i]].iat[i]) if bad_col[i] in raw.columns else "",
                       reason[i]) for i in np.flatnonzero(bad)]
     bad_ids = 0
@@ -379,3 +540,36 @@ def type_table(spec: TableSpec, raw: pd.DataFrame, file_label: str | None = None
         bad_ids = int((~valid_mask(frame["id_number"].fillna("")) & ~bad).sum())
     keep = ~bad
     return TypedTable(spec.name, frame.loc[keep].reset_index(drop=True), rejects, ignored, n, bad_ids, rows[keep])
+
+
+def validate_source(spec: TableSpec, src: Source, chunk_rows: int = CHUNK_ROWS) -> TypedTable:
+    """Read and validate one table chunk by chunk; a key repeated anywhere in the file is a reject
+    (the first occurrence wins). A file with misshapen records is read again the exact way."""
+    try:
+        return _validate_chunks(spec, src, chunk_rows, exact=False)
+    except Misshapen:
+        return _validate_chunks(spec, src, chunk_rows, exact=True)
+
+
+def _validate_chunks(spec: TableSpec, src: Source, chunk_rows: int, exact: bool) -> TypedTable:
+    bad_rows: list[Reject] = []
+    parts: list[TypedTable] = []
+    for rows, chunk in src.chunks(chunk_rows, bad_rows, exact=exact):
+        parts.append(type_table(spec, chunk, src.label, rows=rows, dedupe=False))
+    frame = pd.concat([p.frame for p in parts], ignore_index=True) if len(parts) > 1 else parts[0].frame
+    file_rows = np.concatenate([p.file_rows for p in parts]) if len(parts) > 1 else parts[0].file_rows
+    rejects = bad_rows + [r for p in parts for r in p.rejects]
+    if spec.key and len(frame):
+        dup = frame.duplicated(list(spec.key), keep="first").to_numpy()
+        if dup.any():
+            k = spec.key[0]
+            rejects += [Reject(src.label, int(file_rows[i]), k, str(frame[k].iat[i]), "reject.duplicate_key")
+                        for i in np.flatnonzero(dup)]
+            frame = frame.loc[~dup].reset_index(drop=True)
+            file_rows = file_rows[~dup]
+    rejects.sort(key=lambda r: (r.row or 0))
+    bad_ids = sum(p.bad_id_rows for p in parts)
+    if spec.name == "payments" and len(parts) and bad_ids:
+        bad_ids = int((~valid_mask(frame["id_number"].fillna(""))).sum())
+    return TypedTable(spec.name, frame, rejects, parts[0].ignored_columns, sum(p.rows_read for p in parts) + len(bad_rows),
+                      bad_ids, file_rows)
