@@ -108,6 +108,12 @@ def add_cli(sub) -> None:
     bi.add_argument("--package", default=None, help="an existing package instead of generating one")
     bi.add_argument("--no-detect", action="store_true")
     add("detect", _route("pipeline.rules.cli", "bench_detect"), "time per rule and peak memory")
+    bb = add("browser", _route("scripts.bench_browser", "bench_browser"),
+             "headless Chromium: seconds until every graph of each page is drawn; map payload gzipped")
+    bb.add_argument("--rounds", type=int, default=3)
+    bl = add("load", _route("scripts.bench_load", "bench_load"), "locust on loopback: N analysts for T seconds")
+    bl.add_argument("--users", type=int, default=50)
+    bl.add_argument("--seconds", type=int, default=120)
     add("pipeline", bench_pipeline, "generate, import, roll-ups and detect: seconds per stage, peak memory")
     # the dashboard bench drives the Dash app: it lives outside pipeline/ (which never imports Dash)
     add("dashboard", _route("scripts.bench_dashboard", "bench_dashboard"),
