@@ -131,15 +131,28 @@ def _rows(scope: Scope, code: str, start=None, end=None) -> pd.DataFrame:
 
 
 def _population(codes) -> dict[str, float]:
+    """Residents per region: agg_region_year (as the overview), else the region's own population in
+    ``regions``, else the sum of its villages' (a region without payments has no agg_region_year row)."""
     codes = sorted(set(codes))
     if not codes:
         return {}
     T = schema.agg_region_year
+    R = schema.regions
     out = {}
     for i in range(0, len(codes), 900):
         df = read_df(select(T.c.region_code, func.max(T.c.population).label("pop"))
                      .where(T.c.region_code.in_(codes[i:i + 900])).group_by(T.c.region_code))
         out.update({r: float(p) for r, p in zip(df["region_code"], df["pop"]) if p is not None and p > 0})
+    missing = [c for c in codes if c not in out]
+    for i in range(0, len(missing), 900):
+        df = read_df(select(R.c.code, R.c.population).where(R.c.code.in_(missing[i:i + 900])))
+        out.update({r: float(p) for r, p in zip(df["code"], df["population"]) if pd.notna(p) and p > 0})
+    for c in [c for c in missing if c not in out and level_of(c) != "village"]:
+        df = read_df(select(func.sum(R.c.population).label("pop"))
+                     .where(under(R.c.code, c), R.c.level == "village"))
+        p = df.iloc[0]["pop"]
+        if p is not None and pd.notna(p) and p > 0:
+            out[c] = float(p)
     return out
 
 
@@ -238,7 +251,8 @@ def subregions(scope: Scope, region: str | None, period_from: str | None, period
 @memoize
 def timeliness(scope: Scope, region: str | None, period_from: str | None, period_to: str | None) -> dict | None:
     """Distributions of days to accept and days to close (counts per day, split in time / late), the
-    number overdue at the as-of date (R22, R23), and the as-of date itself."""
+    number overdue at the as-of date (R22, R23; ``*_open``: of which still waiting at as-of), and the
+    as-of date itself."""
     code = resolve_region(scope, region)
     if code is None:
         return None
@@ -260,6 +274,8 @@ def timeliness(scope: Scope, region: str | None, period_from: str | None, period
         "accept": accept, "close": close,
         "accept_overdue": int(df["accept_overdue"].sum()) if has else 0,
         "close_overdue": int(df["close_overdue"].sum()) if has else 0,
+        "accept_overdue_open": int((df["accept_overdue"] & df["accepted_date"].isna()).sum()) if has else 0,
+        "close_overdue_open": int((df["close_overdue"] & df["closed_date"].isna()).sum()) if has else 0,
         "not_accepted": int(df["accepted_date"].isna().sum()),
         "open": int((df["accepted_date"].notna() & df["closed_date"].isna()).sum()),
     }
@@ -305,52 +321,62 @@ def matter_key(df: pd.DataFrame) -> pd.Series:
     return df["region_code"] + "|" + ("P:" + proj).fillna("F:" + fund)
 
 
-def matter_ordinals(df: pd.DataFrame, window_days: int = REPEAT_DAYS) -> pd.Series:
-    """Each complaint's place in a run of complaints on the same matter, each received at most
-    ``window_days`` after the previous one (1 = first, 2 = second...); 0 without a matter."""
+def matter_runs(df: pd.DataFrame, window_days: int = REPEAT_DAYS) -> pd.DataFrame:
+    """Each complaint's run and place in it: a run is a series of complaints on the same matter, each
+    received at most ``window_days`` after the previous one. Columns ``run`` (-1 without a matter)
+    and ``ordinal`` (1 = first, 2 = second...; 0 without a matter)."""
     key = matter_key(df)
-    out = pd.Series(0, index=df.index, dtype="int64")
+    out = pd.DataFrame({"run": -1, "ordinal": 0}, index=df.index, dtype="int64")
     if not key.notna().any():
         return out
     d = df.loc[key.notna(), ["received_date", "complaint_id"]].assign(key=key[key.notna()])
     d = d.sort_values(["key", "received_date", "complaint_id"])
     gap = d.groupby("key")["received_date"].diff().dt.days
     run = (gap.isna() | (gap > window_days)).cumsum()
-    out.loc[d.index] = d.groupby(run).cumcount() + 1
+    out.loc[d.index, "run"] = run.astype("int64")
+    out.loc[d.index, "ordinal"] = (d.groupby(run).cumcount() + 1).astype("int64")
     return out
+
+
+def matter_ordinals(df: pd.DataFrame, window_days: int = REPEAT_DAYS) -> pd.Series:
+    """Each complaint's place in its run on the same matter (1 = first...); 0 without a matter."""
+    return matter_runs(df, window_days)["ordinal"]
 
 
 @memoize
 def repeats(scope: Scope, region: str | None, period_from: str | None, period_to: str | None) -> dict | None:
     """Second and third (or later) complaints on the same matter within REPEAT_DAYS, among the
-    complaints received in the period (earlier complaints up to REPEAT_DAYS before it count as the
-    first), and the matters that had them."""
+    complaints received in the period, and the runs that had them (one row per run: its complaints,
+    the first of which may precede the period). Runs are followed over the whole history, so a run
+    of complaints every 60 days started long before the period still counts."""
     code = resolve_region(scope, region)
     if code is None:
         return None
     start, end = period_bounds(period_from, period_to)
-    look = start - dt.timedelta(days=REPEAT_DAYS) if start else None
-    df = _rows(scope, code, look, end).copy()
+    df = _rows(scope, code, None, end).copy()
     cols = ["region_code", "name", "fund_code", "project_code", "complaints", "repeats", "first_received",
             "last_received", "complaint_ids"]
     if df.empty:
         return {"second": 0, "third_plus": 0, "matters": pd.DataFrame(columns=cols)}
-    df["ordinal"] = matter_ordinals(df)
-    df["key"] = matter_key(df)
+    df = df.join(matter_runs(df))
     cur = df[df["received_date"] >= pd.Timestamp(start)] if start else df
-    keys = set(cur.loc[cur["ordinal"] >= 2, "key"])
-    m = df[df["key"].isin(keys)].sort_values(["received_date", "complaint_id"])
-    g = m.groupby("key")
-    matters = pd.DataFrame({
-        "region_code": g["region_code"].first(), "fund_code": g["fund_code"].first(),
-        "project_code": g["project_code"].first(), "complaints": g.size(),
-        "repeats": g["ordinal"].apply(lambda s: int((s >= 2).sum())),
-        "first_received": g["received_date"].min().dt.strftime("%Y-%m-%d"),
-        "last_received": g["received_date"].max().dt.strftime("%Y-%m-%d"),
-        "complaint_ids": g["complaint_id"].apply(", ".join),
-    }).reset_index(drop=True) if keys else pd.DataFrame(columns=cols)
-    matters["name"] = matters["region_code"].map(region_names(matters["region_code"])).fillna(matters["region_code"])
-    matters = matters[cols].sort_values(["repeats", "complaints"], ascending=False).reset_index(drop=True)
+    hit = set(cur.loc[cur["ordinal"] >= 2, "run"])
+    m = df[df["run"].isin(hit)].sort_values(["received_date", "complaint_id"])
+    if m.empty:
+        matters = pd.DataFrame(columns=cols)
+    else:
+        g = m.groupby("run")
+        matters = pd.DataFrame({
+            "region_code": g["region_code"].first(), "fund_code": g["fund_code"].first(),
+            "project_code": g["project_code"].first(), "complaints": g.size().astype(int),
+            "repeats": g["ordinal"].apply(lambda s: int((s >= 2).sum())),
+            "first_received": g["received_date"].min().dt.strftime("%Y-%m-%d"),
+            "last_received": g["received_date"].max().dt.strftime("%Y-%m-%d"),
+            "complaint_ids": g["complaint_id"].apply(", ".join),
+        }).reset_index(drop=True)
+        matters["name"] = matters["region_code"].map(region_names(matters["region_code"])).fillna(matters["region_code"])
+        matters = matters[cols].sort_values(["repeats", "complaints", "last_received"],
+                                            ascending=False).reset_index(drop=True)
     return {"second": int((cur["ordinal"] == 2).sum()), "third_plus": int((cur["ordinal"] >= 3).sum()),
             "matters": matters}
 
@@ -359,7 +385,9 @@ def repeats(scope: Scope, region: str | None, period_from: str | None, period_to
 @memoize
 def corroboration(scope: Scope, region: str | None, period_from: str | None, period_to: str | None) -> pd.DataFrame:
     """Complaints and clues that point at the same project, the same fund in the same place, or the
-    same place (region code), side by side; only where both exist. Strongest match first."""
+    same place (region code), side by side; only where both exist. Strongest match first.
+    Clues drawn from the complaints themselves (R22/R23, late handling) are not "the data saying the
+    same thing" and are left out."""
     cols = ["match", "region_code", "name", "fund_code", "project_code", "complaints", "substantiated",
             "complaint_ids", "clues", "rules", "amount_at_risk"]
     code = resolve_region(scope, region)
@@ -377,7 +405,8 @@ def corroboration(scope: Scope, region: str | None, period_from: str | None, per
         hit = or_(Q.c.region_code.in_(pl) if pl else false(), Q.c.project_code.in_(pr) if pr else false())
         parts.append(read_df(select(Q.c.region_code, Q.c.fund_code, Q.c.project_code, Q.c.rule,
                                     func.count().label("n"), func.sum(Q.c.amount_at_risk).label("risk"))
-                             .where(in_scope(Q.c.region_code, scope), under(Q.c.region_code, code), hit)
+                             .where(in_scope(Q.c.region_code, scope), under(Q.c.region_code, code), hit,
+                                    Q.c.table_name != "complaints")
                              .group_by(Q.c.region_code, Q.c.fund_code, Q.c.project_code, Q.c.rule)))
     cl = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if cl.empty:
@@ -415,31 +444,149 @@ def corroboration(scope: Scope, region: str | None, period_from: str | None, per
 
 
 # --- the list ------------------------------------------------------------------------------------
+SORTABLE = ("complaint_id", "region_code", "channel", "category", "received_date", "accepted_date", "closed_date",
+            "extension_approved", "substantiated", "amount_involved", "fund_code", "project_code")
+STATUSES = ("not_accepted", "open", "closed")
+LIST_COLUMNS = ["complaint_id", "region_code", "name", "channel", "category", "received_date", "accepted_date",
+                "closed_date", "close_limit", "status", "days_to_accept", "days_to_close", "extension_approved",
+                "substantiated", "amount_involved", "fund_code", "project_code", "accept_days_overdue",
+                "close_days_overdue"]
+
+
+def _text_cond(col, op: str, value: str):
+    v = str(value)[:40]
+    esc = v.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    if op == "equals":
+        return col == v
+    if op == "notEqual":
+        return col != v
+    if op == "startsWith":
+        return col.like(esc + "%", escape="\\")
+    if op == "endsWith":
+        return col.like("%" + esc, escape="\\")
+    if op == "notContains":
+        return ~col.like("%" + esc + "%", escape="\\")
+    return col.like("%" + esc + "%", escape="\\")
+
+
+def _range_cond(col, op: str, a, b=None):
+    if op == "lessThan":
+        return col < a
+    if op == "lessThanOrEqual":
+        return col <= a
+    if op == "greaterThan":
+        return col > a
+    if op == "greaterThanOrEqual":
+        return col >= a
+    if op == "notEqual":
+        return col != a
+    if op == "inRange" and b is not None:
+        return (col >= a) & (col <= b)
+    return col == a
+
+
+def _list_filters(filters) -> list:
+    """``filters``: tuples ``(column, kind, *args)`` whitelisted here, anything else is ignored:
+    ("complaint_id"|"fund_code"|"project_code", "text", op, value); ("channel"|"category", "in", codes);
+    ("status", "in", statuses); ("received_date"|"accepted_date"|"closed_date", "date", op, d1[, d2]);
+    ("amount_involved", "number", op, x[, y])."""
+    conds = []
+    for f in filters or ():
+        try:
+            col, kind, *args = f
+            if kind == "text" and col in ("complaint_id", "fund_code", "project_code"):
+                conds.append(_text_cond(K.c[col], args[0], args[1]))
+            elif kind == "in" and col in ("channel", "category"):
+                conds.append(K.c[col].in_([str(v) for v in args[0]]))
+            elif kind == "in" and col == "status":
+                parts = []
+                if "not_accepted" in args[0]:
+                    parts.append(K.c.accepted_date.is_(None) & K.c.closed_date.is_(None))
+                if "open" in args[0]:
+                    parts.append(K.c.accepted_date.isnot(None) & K.c.closed_date.is_(None))
+                if "closed" in args[0]:
+                    parts.append(K.c.closed_date.isnot(None))
+                conds.append(or_(*parts) if parts else false())
+            elif kind == "date" and col in ("received_date", "accepted_date", "closed_date"):
+                ds = [dt.date.fromisoformat(str(x)[:10]) for x in args[1:] if x]
+                if ds:
+                    conds.append(_range_cond(K.c[col], args[0], *ds))
+            elif kind == "number" and col == "amount_involved":
+                xs = [float(x) for x in args[1:] if x is not None]
+                if xs:
+                    conds.append(_range_cond(K.c[col], args[0], *xs))
+        except (ValueError, TypeError, IndexError, KeyError):
+            continue
+    return conds
+
+
 @memoize
 def complaint_list(scope: Scope, region: str | None, period_from: str | None, period_to: str | None,
+                   sort: tuple = (), filters: tuple = (), offset: int = 0,
                    limit: int = LIST_LIMIT) -> tuple[pd.DataFrame, int]:
-    """The newest ``limit`` complaints of the region and period with their timeliness, and how many
-    there are in all. The confidential columns are selected only when ``scope.complaints``."""
+    """One block of the complaint list (rows ``offset`` .. ``offset + limit``) of the region and period,
+    sorted and filtered in SQL (``sort``: ((column, "asc"|"desc"), ...) over SORTABLE; ``filters``: see
+    _list_filters), newest first by default, with each complaint's status and timeliness at the as-of
+    date; and how many rows match in all. The confidential columns are selected only when
+    ``scope.complaints``; otherwise they never leave the database."""
     code = resolve_region(scope, region)
     if code is None:
-        return pd.DataFrame(), 0
-    where = _row_where(scope, code, *period_bounds(period_from, period_to))
+        return pd.DataFrame(columns=LIST_COLUMNS), 0
+    where = _row_where(scope, code, *period_bounds(period_from, period_to)) + _list_filters(filters)
     total = int(read_df(select(func.count().label("n")).select_from(K).where(*where)).iloc[0]["n"])
     names = PUBLIC + (CONFIDENTIAL if scope.complaints else ())
-    stmt = (select(*[K.c[c] for c in names]).where(*where)
-            .order_by(K.c.received_date.desc(), K.c.complaint_id).limit(int(limit)))
+    order = []
+    for col, direction in sort or ():
+        if col in SORTABLE:
+            order.append(K.c[col].desc() if direction == "desc" else K.c[col].asc())
+    order += [K.c.received_date.desc(), K.c.complaint_id]
+    stmt = (select(*[K.c[c] for c in names]).where(*where).order_by(*order)
+            .offset(max(0, int(offset))).limit(max(0, min(int(limit), LIST_LIMIT * 25))))
     df = _typed(read_df(stmt), _as_of(scope))
+    keep = LIST_COLUMNS + [c for c in CONFIDENTIAL if scope.complaints]
     if df.empty:
-        return df, total
-    df["status"] = pd.Series("closed", index=df.index).where(df["closed_date"].notna(), "open")
+        return pd.DataFrame(columns=keep), total
+    df["status"] = "open"
     df.loc[df["accepted_date"].isna(), "status"] = "not_accepted"
+    df.loc[df["closed_date"].notna(), "status"] = "closed"
     df["name"] = df["region_code"].map(region_names(df["region_code"])).fillna(df["region_code"])
     df["extension_approved"] = df["extension_approved"].map(lambda v: bool(v) if pd.notna(v) else False)
+    df["substantiated"] = df["substantiated"].where(df["closed_date"].notna(), None)
     for c in ("received_date", "accepted_date", "closed_date", "close_limit"):
         df[c] = df[c].dt.strftime("%Y-%m-%d").where(df[c].notna(), None)
-    keep = ["complaint_id", "region_code", "name", "channel", "category", "received_date", "accepted_date",
-            "closed_date", "close_limit", "status", "days_to_accept", "days_to_close", "extension_approved",
-            "substantiated", "amount_involved", "fund_code", "project_code"]
-    keep += [c for c in ("accept_overdue", "close_overdue", "accept_days_overdue", "close_days_overdue") if c in df]
-    keep += [c for c in CONFIDENTIAL if c in df]
+    for c in ("days_to_accept", "days_to_close"):
+        df[c] = df[c].astype("Int64")
     return df[keep].reset_index(drop=True), total
+
+
+@memoize
+def complaint_detail(scope: Scope, complaint_id: str | None) -> dict | None:
+    """One complaint by id, or None when it is not in the viewer's scope (or is about the viewer).
+    The confidential fields only for ``scope.complaints``."""
+    if scope is None or scope.is_empty or not complaint_id:
+        return None
+    names = PUBLIC + (CONFIDENTIAL if scope.complaints else ())
+    df = read_df(select(*[K.c[c] for c in names])
+                 .where(K.c.complaint_id == str(complaint_id)[:40], in_scope(K.c.region_code, scope),
+                        not_about_viewer(scope)))
+    if df.empty:
+        return None
+    df = _typed(df, _as_of(scope))
+    r = df.iloc[0]
+
+    def day(v):
+        return None if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d")
+    out = {"complaint_id": r["complaint_id"], "region_code": r["region_code"],
+           "name": region_names([r["region_code"]]).get(r["region_code"], r["region_code"]),
+           "channel": r["channel"], "category": r["category"], "received_date": day(r["received_date"]),
+           "accepted_date": day(r["accepted_date"]), "closed_date": day(r["closed_date"]),
+           "close_limit": day(r["close_limit"]),
+           "extension_approved": bool(r["extension_approved"]) if pd.notna(r["extension_approved"]) else False,
+           "substantiated": bool(r["substantiated"]) if pd.notna(r["closed_date"]) else None,
+           "amount_involved": None if pd.isna(r["amount_involved"]) else float(r["amount_involved"]),
+           "fund_code": r["fund_code"], "project_code": r["project_code"],
+           "accept_days_overdue": int(r.get("accept_days_overdue", 0) or 0),
+           "close_days_overdue": int(r.get("close_days_overdue", 0) or 0)}
+    for c in CONFIDENTIAL if scope.complaints else ():
+        out[c] = r[c]
+    return out
