@@ -256,7 +256,7 @@ def export(_clicks, state, list_query):
     name = f"complaints-{trig['table']}-{code or 'none'}"
     _, p_from, p_to = _parse(state)
     # what was exported, by whom (the security layer may also record the download itself)
-    log_event("export_complaints", f"{name}.{trig['fmt']}", "ok",
+    log_event("export", f"{name}.{trig['fmt']}", "ok",
               {"table": trig["table"], "format": trig["fmt"], "rows": len(frame), "region": code,
                "from": p_from, "to": p_to, "confidential": bool(current_scope().complaints)})
     if trig["fmt"] == "csv":

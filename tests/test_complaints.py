@@ -483,10 +483,15 @@ def test_exports_are_audited(cdb, dash_app):
     from core.auth_schema import audit_log
     engine = dash_app.server.extensions["auth_engine"]
     c = _client(dash_app, "analyst", F.T1)
+    from sqlalchemy import func
+    count = select(func.count()).select_from(audit_log).where(audit_log.c.action == "export")
+    with engine.connect() as conn:
+        before = conn.execute(count).scalar()
     _export(c, "r22", "csv", {})
     with engine.connect() as conn:
+        assert conn.execute(count).scalar() == before + 1      # one download, one audit row
         rows = conn.execute(select(audit_log.c.username, audit_log.c.target, audit_log.c.detail)
-                            .where(audit_log.c.action == "export_complaints")
+                            .where(audit_log.c.action == "export")
                             .order_by(audit_log.c.id.desc()).limit(1)).all()
     assert rows and rows[0][1] == f"complaints-r22-{F.T1}.csv" and rows[0][0].startswith("s_analyst_")
     detail = json.loads(rows[0][2])
