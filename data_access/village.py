@@ -1,0 +1,496 @@
+"""The village page (村级财务): one village's ledger, invoices, projects, households and I02/I03.
+
+Every function takes the viewer's Scope first. A village is a *by-id* view: a code outside the
+scope, or not a village, yields nothing (no clamping to a bigger region). Queries read the
+roll-ups (agg_region_year, agg_pay_month, agg_clues) or the drill-down indexes:
+ledger (village_code, entry_date), invoices (entry_id), projects (region_code),
+people (village_code, household_no), payments (village_code, paid_date), payments (id_number).
+
+The ledger grid (dash-ag-grid, infinite row model) sends ``sortModel``/``filterModel``; they are
+turned into SQL over the whitelisted columns of ``LEDGER_COLUMNS`` only (anything else is
+ignored), 100 rows a block. ``counterparty_id`` can carry a person's ID number: masked unless
+``scope.pii``, and never sortable or filterable (a filter would be an oracle for the full number).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+
+import pandas as pd
+from sqlalchemy import and_, func, not_, or_, select
+
+from core import schema
+from core.idnumber import mask_id, mask_name
+from core.scope import Scope, level_of, normalize_code
+from core.settings import get_settings
+from data_access.base import in_scope, read_df, region_names
+from data_access.cache import memoize
+
+L = schema.ledger
+I = schema.invoices
+P = schema.projects
+T = schema.agg_region_year
+
+BLOCK = 100
+EXPORT_LIMIT = 100_000
+# column -> filter type ("text", "number", "date", None = not filterable), sortable
+LEDGER_COLUMNS = {
+    "entry_id": ("text", True),
+    "entry_date": ("date", True),
+    "booked_date": ("date", True),
+    "direction": ("set", True),
+    "category": ("text", True),
+    "amount": ("number", True),
+    "counterparty_name": ("text", True),
+    "counterparty_id": (None, False),
+    "voucher_no": ("text", True),
+    "collective_approval": ("set", True),
+    "project_code": ("text", True),
+}
+
+
+def village_code(scope: Scope, village) -> str | None:
+    """The 12-digit village code when it is a village inside the scope, else None (deny)."""
+    if scope is None or scope.is_empty or not village:
+        return None
+    try:
+        code = normalize_code(village)
+    except ValueError:
+        return None
+    if level_of(code) != "village" or not scope.allows(code):
+        return None
+    return code
+
+
+def _mask_id(v, scope: Scope):
+    return v if scope.pii else mask_id(v)
+
+
+def _mask_name(v, scope: Scope):
+    return v if scope.pii else mask_name(v)
+
+
+def _date(v) -> str | None:
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT:
+        return None
+    return str(v)[:10]
+
+
+# --- the village picker ---------------------------------------------------------------------------
+@memoize
+def villages(scope: Scope, search: str | None = None, limit: int = 50) -> list[dict]:
+    """Villages with data inside the scope (from the roll-up), whose name contains ``search``:
+    [{code, name, township}] sorted by code, at most ``limit``."""
+    if scope is None or scope.is_empty:
+        return []
+    R = schema.regions
+    stmt = (select(T.c.region_code, R.c.name, R.c.parent_code)
+            .select_from(T.join(R, R.c.code == T.c.region_code))
+            .where(in_scope(T.c.region_code, scope), T.c.level == "village").distinct()
+            .order_by(T.c.region_code).limit(max(1, min(int(limit), 200))))
+    s = (search or "").strip()[:40]
+    if s:
+        if s.isdigit():
+            stmt = stmt.where(T.c.region_code.startswith(s, autoescape=True))
+        else:
+            stmt = stmt.where(R.c.name.contains(s, autoescape=True))
+    df = read_df(stmt)
+    towns = region_names(df["parent_code"]) if not df.empty else {}
+    return [{"code": r.region_code, "name": r.name, "township": towns.get(r.parent_code, "")}
+            for r in df.itertuples(index=False)]
+
+
+# --- summary ---------------------------------------------------------------------------------------
+@memoize
+def summary(scope: Scope, village) -> dict | None:
+    """Totals of the village from the roll-ups: ledger income/expense/entries, payments, clues."""
+    code = village_code(scope, village)
+    if code is None:
+        return None
+    df = read_df(select(func.sum(T.c.ledger_income).label("income"), func.sum(T.c.ledger_expense).label("expense"),
+                        func.sum(T.c.n_ledger).label("n_ledger"), func.sum(T.c.paid_amount).label("paid"),
+                        func.sum(T.c.n_payments).label("n_payments"), func.max(T.c.households).label("households"),
+                        func.count().label("rows"))
+                 .where(T.c.region_code == code))
+    r = df.iloc[0]
+    if not int(r["rows"] or 0):
+        return None
+    A = schema.agg_clues
+    c = read_df(select(func.sum(A.c.n_clues).label("n"), func.sum(A.c.amount_at_risk).label("risk"))
+                .where(A.c.region_code == code)).iloc[0]
+    name = region_names([code]).get(code, code)
+
+    def num(v):
+        return float(v) if v is not None and not pd.isna(v) else 0.0
+    return {"code": code, "name": name, "income": num(r["income"]), "expense": num(r["expense"]),
+            "n_ledger": int(num(r["n_ledger"])), "paid": num(r["paid"]), "n_payments": int(num(r["n_payments"])),
+            "households": None if pd.isna(r["households"]) else int(r["households"]),
+            "clues": int(num(c["n"])), "at_risk": num(c["risk"])}
+
+
+@memoize
+def by_category(scope: Scope, village) -> pd.DataFrame:
+    """Income and expense per category: direction, category, n, amount (largest first)."""
+    cols = ["direction", "category", "n", "amount"]
+    code = village_code(scope, village)
+    if code is None:
+        return pd.DataFrame(columns=cols)
+    df = read_df(select(L.c.direction, L.c.category, func.count().label("n"), func.sum(L.c.amount).label("amount"))
+                 .where(L.c.village_code == code, in_scope(L.c.village_code, scope))
+                 .group_by(L.c.direction, L.c.category))
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    df["amount"] = df["amount"].astype(float).round(2)
+    df["n"] = df["n"].astype(int)
+    return df.sort_values(["direction", "amount"], ascending=[False, False])[cols].reset_index(drop=True)
+
+
+def _month_expr(col):
+    from sqlalchemy import String, cast
+    return func.substr(cast(col, String), 1, 7)
+
+
+@memoize
+def monthly(scope: Scope, village) -> pd.DataFrame:
+    """Per month (YYYY-MM): ledger income, ledger expense (by entry_date) and payments to households
+    (from agg_pay_month, by period)."""
+    cols = ["month", "income", "expense", "paid"]
+    code = village_code(scope, village)
+    if code is None:
+        return pd.DataFrame(columns=cols)
+    m = _month_expr(L.c.entry_date).label("month")
+    led = read_df(select(m, L.c.direction, func.sum(L.c.amount).label("amount"))
+                  .where(L.c.village_code == code, in_scope(L.c.village_code, scope))
+                  .group_by(m, L.c.direction))
+    M = schema.agg_pay_month
+    pay = read_df(select(M.c.period.label("month"), func.sum(M.c.amount).label("paid"))
+                  .where(M.c.region_code == code, in_scope(M.c.region_code, scope)).group_by(M.c.period))
+    if led.empty and pay.empty:
+        return pd.DataFrame(columns=cols)
+    wide = (led.pivot_table(index="month", columns="direction", values="amount", aggfunc="sum")
+            if not led.empty else pd.DataFrame(index=pd.Index([], name="month")))
+    wide = wide.reindex(columns=["income", "expense"])
+    if not pay.empty:
+        wide = wide.join(pay.set_index("month"), how="outer")
+    else:
+        wide["paid"] = float("nan")
+    out = wide.reset_index().rename(columns={"index": "month"}).fillna(0.0).sort_values("month")
+    for c in ("income", "expense", "paid"):
+        out[c] = out[c].astype(float).round(2)
+    return out[cols].reset_index(drop=True)
+
+
+@memoize
+def top_payees(scope: Scope, village, n: int = 10) -> pd.DataFrame:
+    """The ``n`` counterparties paid most (expenses): name (masked unless pii when it is a person's
+    name, i.e. when the entry carries an 18-character ID number), entries, amount."""
+    cols = ["counterparty_name", "n", "amount"]
+    code = village_code(scope, village)
+    if code is None:
+        return pd.DataFrame(columns=cols)
+    person = func.max(func.length(func.coalesce(L.c.counterparty_id, ""))).label("idlen")
+    df = read_df(select(L.c.counterparty_name, func.count().label("n"), func.sum(L.c.amount).label("amount"), person)
+                 .where(L.c.village_code == code, in_scope(L.c.village_code, scope), L.c.direction == "expense")
+                 .group_by(L.c.counterparty_name)
+                 .order_by(func.sum(L.c.amount).desc()).limit(max(1, min(int(n), 50))))
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    if not scope.pii:
+        is_person = pd.to_numeric(df["idlen"], errors="coerce").fillna(0) == 18
+        df.loc[is_person, "counterparty_name"] = df.loc[is_person, "counterparty_name"].map(mask_name)
+    df["amount"] = df["amount"].astype(float).round(2)
+    df["n"] = df["n"].astype(int)
+    return df[cols].reset_index(drop=True)
+
+
+# --- the ledger (infinite row model) ---------------------------------------------------------------
+def _parse_date(v) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(v)[:10]) if v else None
+    except ValueError:
+        return None
+
+
+def _num(v) -> float | None:
+    try:
+        f = float(v)
+        return f if math.isfinite(f) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _condition(col, kind: str, f: dict):
+    """One ag-grid filter condition as SQL, or None when it cannot be honoured."""
+    typ = f.get("type")
+    if typ == "blank":
+        return or_(col.is_(None), col == "") if kind == "text" else col.is_(None)
+    if typ == "notBlank":
+        return and_(col.isnot(None), col != "") if kind == "text" else col.isnot(None)
+    if kind == "text":
+        v = f.get("filter")
+        if v is None or str(v) == "":
+            return None
+        v = str(v)[:100]
+        return {"contains": lambda: col.icontains(v, autoescape=True),
+                "notContains": lambda: or_(col.is_(None), not_(col.icontains(v, autoescape=True))),
+                "equals": lambda: col == v, "notEqual": lambda: or_(col.is_(None), col != v),
+                "startsWith": lambda: col.istartswith(v, autoescape=True),
+                "endsWith": lambda: col.iendswith(v, autoescape=True)}.get(typ, lambda: None)()
+    if kind == "number":
+        a, b = _num(f.get("filter")), _num(f.get("filterTo"))
+        if a is None:
+            return None
+        ops = {"equals": lambda: func.abs(col - a) < 0.005, "notEqual": lambda: func.abs(col - a) >= 0.005,
+               "greaterThan": lambda: col > a, "greaterThanOrEqual": lambda: col >= a,
+               "lessThan": lambda: col < a, "lessThanOrEqual": lambda: col <= a,
+               "inRange": lambda: and_(col >= a, col <= b) if b is not None else None}
+        return ops.get(typ, lambda: None)()
+    if kind == "date":
+        a, b = _parse_date(f.get("dateFrom")), _parse_date(f.get("dateTo"))
+        if a is None:
+            return None
+        ops = {"equals": lambda: col == a, "notEqual": lambda: col != a, "greaterThan": lambda: col > a,
+               "lessThan": lambda: col < a, "greaterThanOrEqual": lambda: col >= a, "lessThanOrEqual": lambda: col <= a,
+               "inRange": lambda: and_(col >= a, col <= b) if b is not None else None}
+        return ops.get(typ, lambda: None)()
+    if kind == "set":
+        vals = f.get("values")
+        if not isinstance(vals, list):
+            return None
+        if col.name == "collective_approval":
+            bools = [v in (True, 1, "1", "true") for v in vals[:5]]
+            return col.in_(bools) if bools else col.is_(None)
+        return col.in_([str(v)[:20] for v in vals[:20]])
+    return None
+
+
+def ledger_where(filter_model: dict | None) -> list:
+    """SQL conditions for an ag-grid filterModel over the whitelisted columns (others ignored)."""
+    out = []
+    for name, f in (filter_model or {}).items():
+        spec = LEDGER_COLUMNS.get(name)
+        if not spec or not spec[0] or not isinstance(f, dict):
+            continue
+        kind = spec[0]
+        col = L.c[name]
+        if isinstance(f.get("conditions"), list):
+            parts = [c for c in (_condition(col, kind, x) for x in f["conditions"][:4] if isinstance(x, dict))
+                     if c is not None]
+            if parts:
+                out.append(or_(*parts) if str(f.get("operator", "AND")).upper() == "OR" else and_(*parts))
+            continue
+        c = _condition(col, kind, f)
+        if c is not None:
+            out.append(c)
+    return out
+
+
+def ledger_order(sort_model: list | None) -> list:
+    out = []
+    for s in (sort_model or [])[:3]:
+        if not isinstance(s, dict):
+            continue
+        spec = LEDGER_COLUMNS.get(s.get("colId"))
+        if spec and spec[1]:
+            col = L.c[s["colId"]]
+            out.append(col.desc() if s.get("sort") == "desc" else col.asc())
+    return out + [L.c.entry_date.desc(), L.c.entry_id.asc()] if not out else out + [L.c.entry_id.asc()]
+
+
+def canonical_request(request: dict | None) -> str:
+    """The part of a getRowsRequest that decides the rows (sort and filter), as a stable cache key."""
+    r = request or {}
+    return json.dumps({"sortModel": r.get("sortModel") or [], "filterModel": r.get("filterModel") or {}},
+                      sort_keys=True, ensure_ascii=False)
+
+
+def _ledger_rows(df: pd.DataFrame, scope: Scope) -> list[dict]:
+    rows = []
+    for r in df.to_dict("records"):
+        r["entry_date"], r["booked_date"] = _date(r["entry_date"]), _date(r["booked_date"])
+        r["amount"] = round(float(r["amount"]), 2)
+        cid = r.get("counterparty_id")
+        r["counterparty_id"] = None if cid is None or (isinstance(cid, float) and math.isnan(cid)) else _mask_id(cid, scope)
+        if not scope.pii and cid and len(str(cid)) == 18:        # a person: the name is personal too
+            r["counterparty_name"] = mask_name(r["counterparty_name"])
+        ca = r.get("collective_approval")
+        r["collective_approval"] = None if ca is None or pd.isna(ca) else bool(ca)
+        for k, v in list(r.items()):
+            if isinstance(v, float) and math.isnan(v):
+                r[k] = None
+        rows.append(r)
+    return rows
+
+
+@memoize
+def ledger_block(scope: Scope, village, request_key: str, start: int = 0, end: int = BLOCK) -> dict:
+    """One block of the ledger for the infinite row model: {rowData, rowCount}. ``request_key`` is
+    ``canonical_request(getRowsRequest)``."""
+    code = village_code(scope, village)
+    if code is None:
+        return {"rowData": [], "rowCount": 0}
+    try:
+        req = json.loads(request_key or "{}")
+    except ValueError:
+        req = {}
+    start = max(0, int(start or 0))
+    end = max(start, min(int(end or start + BLOCK), start + BLOCK))
+    where = [L.c.village_code == code, in_scope(L.c.village_code, scope)] + ledger_where(req.get("filterModel"))
+    total = int(read_df(select(func.count().label("n")).select_from(L).where(*where)).iloc[0]["n"])
+    stmt = (select(*[L.c[c] for c in LEDGER_COLUMNS]).where(*where).order_by(*ledger_order(req.get("sortModel")))
+            .offset(start).limit(end - start))
+    return {"rowData": _ledger_rows(read_df(stmt), scope), "rowCount": total}
+
+
+@memoize
+def ledger_table(scope: Scope, village, request_key: str = "{}") -> pd.DataFrame:
+    """The whole filtered, sorted ledger (what the grid shows, for exports; at most EXPORT_LIMIT rows)."""
+    code = village_code(scope, village)
+    if code is None:
+        return pd.DataFrame(columns=list(LEDGER_COLUMNS))
+    try:
+        req = json.loads(request_key or "{}")
+    except ValueError:
+        req = {}
+    where = [L.c.village_code == code, in_scope(L.c.village_code, scope)] + ledger_where(req.get("filterModel"))
+    stmt = (select(*[L.c[c] for c in LEDGER_COLUMNS]).where(*where).order_by(*ledger_order(req.get("sortModel")))
+            .limit(EXPORT_LIMIT))
+    return pd.DataFrame(_ledger_rows(read_df(stmt), scope), columns=list(LEDGER_COLUMNS))
+
+
+@memoize
+def entry_invoices(scope: Scope, entry_id: str | None) -> dict | None:
+    """The entry (its village must be in scope) and its invoices: {entry, invoices (DataFrame)}."""
+    if scope is None or scope.is_empty or not entry_id:
+        return None
+    e = read_df(select(*[L.c[c] for c in LEDGER_COLUMNS], L.c.village_code)
+                .where(L.c.entry_id == str(entry_id)[:40], in_scope(L.c.village_code, scope)))
+    if e.empty:
+        return None
+    entry = _ledger_rows(e, scope)[0]
+    cols = ["invoice_id", "invoice_code", "invoice_no", "issuer_name", "amount", "issue_date"]
+    inv = read_df(select(*[I.c[c] for c in cols]).where(I.c.entry_id == entry["entry_id"])
+                  .order_by(I.c.issue_date, I.c.invoice_id))
+    if not inv.empty:
+        inv["amount"] = inv["amount"].astype(float).round(2)
+        inv["issue_date"] = inv["issue_date"].map(_date)
+    return {"entry": entry, "invoices": inv.reindex(columns=cols)}
+
+
+# --- projects, households -------------------------------------------------------------------------
+@memoize
+def projects(scope: Scope, village) -> pd.DataFrame:
+    """Projects located in the village, with what the ledger paid for each."""
+    cols = ["project_code", "name", "fund_code", "contractor_name", "contract_amount", "ledger_paid",
+            "planned_quantity", "completed_quantity", "unit", "acceptance_date"]
+    code = village_code(scope, village)
+    if code is None:
+        return pd.DataFrame(columns=cols)
+    df = read_df(select(P.c.project_code, P.c.name, P.c.fund_code, P.c.contractor_name, P.c.contract_amount,
+                        P.c.planned_quantity, P.c.completed_quantity, P.c.unit, P.c.acceptance_date)
+                 .where(P.c.region_code == code, in_scope(P.c.region_code, scope)).order_by(P.c.project_code))
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    paid = read_df(select(L.c.project_code, func.sum(L.c.amount).label("ledger_paid"))
+                   .where(L.c.project_code.in_(df["project_code"].tolist()), L.c.direction == "expense",
+                          in_scope(L.c.village_code, scope))
+                   .group_by(L.c.project_code))
+    df = df.merge(paid, on="project_code", how="left")
+    df["ledger_paid"] = df["ledger_paid"].astype(float).fillna(0.0).round(2)
+    df["contract_amount"] = df["contract_amount"].astype(float)
+    df["acceptance_date"] = df["acceptance_date"].map(_date)
+    return df[cols]
+
+
+@memoize
+def households(scope: Scope, village) -> pd.DataFrame:
+    """Everyone registered in the village and everyone paid in it, one row per person, with their
+    payments in the village: household_no (None: not in the register, a household of their own),
+    name and id_number (masked unless pii), relation, poverty_registered, registered_here,
+    n_payments, paid, funds, last_paid, and ``key`` (the household page's opaque link key)."""
+    from data_access.household import person_key
+    cols = ["household_no", "name", "id_number", "relation_to_head", "poverty_registered", "registered_here",
+            "n_payments", "paid", "funds", "last_paid", "key"]
+    code = village_code(scope, village)
+    if code is None:
+        return pd.DataFrame(columns=cols)
+    Pe, Pa = schema.people, schema.payments
+    ppl = read_df(select(Pe.c.id_number, Pe.c.name, Pe.c.household_no, Pe.c.relation_to_head, Pe.c.poverty_registered)
+                  .where(Pe.c.village_code == code, in_scope(Pe.c.village_code, scope)))
+    ppl["registered_here"] = True
+    pf = read_df(select(Pa.c.id_number, Pa.c.fund_code, func.max(Pa.c.name).label("pay_name"),
+                        func.count().label("n_payments"), func.sum(Pa.c.amount).label("paid"),
+                        func.max(Pa.c.paid_date).label("last_paid"))
+                 .where(Pa.c.village_code == code, in_scope(Pa.c.village_code, scope))
+                 .group_by(Pa.c.id_number, Pa.c.fund_code))
+    if pf.empty:
+        pay = pd.DataFrame(columns=["id_number", "pay_name", "n_payments", "paid", "last_paid", "funds"])
+    else:
+        pf["last_paid"] = pf["last_paid"].map(_date)
+        pay = pf.groupby("id_number").agg(pay_name=("pay_name", "max"), n_payments=("n_payments", "sum"),
+                                          paid=("paid", "sum"), last_paid=("last_paid", "max"),
+                                          funds=("fund_code", lambda s: ", ".join(sorted(set(s))))).reset_index()
+    df = ppl.merge(pay, on="id_number", how="outer")
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    outsiders = df.loc[df["registered_here"].isna(), "id_number"].tolist()
+    if outsiders:   # paid here, registered elsewhere (in scope: their household number) or nowhere
+        other = read_df(select(Pe.c.id_number, Pe.c.household_no.label("hh2"), Pe.c.relation_to_head.label("rel2"),
+                               Pe.c.poverty_registered.label("pov2"))
+                        .where(Pe.c.id_number.in_(outsiders[:5000]), in_scope(Pe.c.village_code, scope)))
+        df = df.merge(other, on="id_number", how="left")
+        df["household_no"] = df["household_no"].fillna(df["hh2"])
+        df["relation_to_head"] = df["relation_to_head"].fillna(df["rel2"])
+        df["poverty_registered"] = df["poverty_registered"].fillna(df["pov2"])
+    df["registered_here"] = df["registered_here"].fillna(False).astype(bool)
+    df["name"] = df["name"].fillna(df["pay_name"])
+    df["n_payments"] = pd.to_numeric(df["n_payments"], errors="coerce").fillna(0).astype(int)
+    df["paid"] = pd.to_numeric(df["paid"], errors="coerce").fillna(0.0).astype(float).round(2)
+    df["last_paid"] = df["last_paid"].map(_date)
+    df["funds"] = df["funds"].fillna("")
+    df["poverty_registered"] = df["poverty_registered"].map(lambda v: None if v is None or pd.isna(v) else bool(v))
+    df["key"] = df["id_number"].map(person_key)
+    df["id_number"] = df["id_number"].map(lambda v: _mask_id(v, scope))
+    df["name"] = df["name"].map(lambda v: _mask_name(v, scope))
+    df = df.sort_values(["household_no", "relation_to_head", "key"], na_position="last")
+    df = df.astype(object).where(df.notna(), None)
+    return df[cols].reset_index(drop=True)
+
+
+# --- Benford (I02) and round amounts (I03) ---------------------------------------------------------
+BENFORD = [math.log10(1 + 1 / d) for d in range(1, 10)]
+
+
+def first_digit(amount: float) -> int | None:
+    a = abs(float(amount))
+    if not math.isfinite(a) or a <= 0:
+        return None
+    s = f"{a:.15e}"         # scientific notation: the first character is the first significant digit
+    return int(s[0])
+
+
+@memoize
+def benford(scope: Scope, village) -> dict | None:
+    """First-digit distribution of the village's expense amounts against Benford's law (I02) and the
+    share of expenses that are multiples of ``round_amount_unit`` (I03), thresholds from settings.
+    {n, enough, min_count, observed[9], expected[9], mad, limit, conform, n_round, round_share, unit}."""
+    code = village_code(scope, village)
+    if code is None:
+        return None
+    rs = get_settings().rules
+    amounts = read_df(select(L.c.amount).where(L.c.village_code == code, in_scope(L.c.village_code, scope),
+                                               L.c.direction == "expense"))["amount"].astype(float)
+    digits = [d for d in (first_digit(a) for a in amounts) if d]
+    n = len(digits)
+    counts = [digits.count(d) for d in range(1, 10)]
+    observed = [c / n for c in counts] if n else [0.0] * 9
+    enough = n >= rs.benford_min_count
+    mad = sum(abs(o - e) for o, e in zip(observed, BENFORD)) / 9 if n else None
+    unit = float(rs.round_amount_unit)
+    n_round = int(sum(1 for a in amounts if a > 0 and abs(a / unit - round(a / unit)) < 1e-9))
+    return {"n": n, "n_expenses": int(len(amounts)), "enough": enough, "min_count": rs.benford_min_count,
+            "counts": counts, "observed": observed, "expected": BENFORD,
+            "mad": mad if enough else None, "limit": rs.benford_nonconformity,
+            "conform": (mad <= rs.benford_nonconformity) if enough else None,
+            "n_round": n_round, "round_share": (n_round / len(amounts)) if len(amounts) else None, "unit": unit}
