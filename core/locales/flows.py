@@ -1,5 +1,5 @@
 MESSAGES = {
-    "nav.flows": ("资金流向", "Fund flows"),
+    "nav.flows": ("资金流向", "Flows"),
     "flows.heading": ("资金流向：从拨付到发放到户", "Fund flows: from allocation to households"),
     "flows.fund": ("资金项目", "Fund item"),
     "flows.all_funds": ("全部资金项目", "All fund items"),

@@ -1,6 +1,6 @@
 """The household page (一户一档)."""
 MESSAGES = {
-    "nav.household": ("一户一档", "Household file"),
+    "nav.household": ("一户一档", "Households"),
     "household.heading": ("一户一档", "Household file"),
     "household.denied": ("您的角色无权查看一户一档。", "Your role is not entitled to household files."),
     "household.search": ("身份证号或姓名", "ID number or name"),

@@ -1,6 +1,6 @@
 """The anomaly map (异常地图) and the risk grades."""
 MESSAGES = {
-    "nav.map": ("异常地图", "Anomaly map"),
+    "nav.map": ("异常地图", "Map"),
     "map.heading": ("异常地图", "Anomaly map"),
     "map.metric.anomaly_count": ("异常率（笔数）", "Anomaly rate (count)"),
     "map.metric.anomaly_amount": ("异常率（金额）", "Anomaly rate (amount)"),

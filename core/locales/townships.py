@@ -1,5 +1,5 @@
 MESSAGES = {
-    "nav.townships": ("乡镇对比", "Townships compared"),
+    "nav.townships": ("乡镇对比", "Townships"),
     "townships.heading": ("乡镇对比（县级）", "Townships of a county compared"),
     "townships.county": ("县市区", "County"),
     "townships.year": ("年度", "Year"),

@@ -1,6 +1,6 @@
 """The village page (村级财务) and text shared by the drill-down pages (``drill.``)."""
 MESSAGES = {
-    "nav.village": ("村级财务", "Village finance"),
+    "nav.village": ("村级财务", "Villages"),
     # shared by village / project / household pages
     "drill.export_csv": ("导出 CSV", "Export CSV"),
     "drill.export_xlsx": ("导出 Excel", "Export Excel"),
