@@ -3,11 +3,11 @@ components. Scope, masking and the confidential columns come from the session, n
 a region in the state or a click is only a wish (data_access clamps it to the scope)."""
 from __future__ import annotations
 
-import io
 import re
 from urllib.parse import urlencode
 
-from dash import ALL, Input, Output, State, callback, ctx, dcc
+from components.export import download
+from dash import ALL, Input, Output, State, callback, ctx
 from dash.exceptions import PreventUpdate
 
 from components import complaints as cc
@@ -259,8 +259,4 @@ def export(_clicks, state, list_query):
     log_event("export", f"{name}.{trig['fmt']}", "ok",
               {"table": trig["table"], "format": trig["fmt"], "rows": len(frame), "region": code,
                "from": p_from, "to": p_to, "confidential": bool(current_scope().complaints)})
-    if trig["fmt"] == "csv":
-        return dcc.send_string("\ufeff" + frame.to_csv(index=False), f"{name}.csv", type="text/csv")
-    buf = io.BytesIO()
-    frame.to_excel(buf, index=False, sheet_name=trig["table"][:31])
-    return dcc.send_bytes(buf.getvalue(), f"{name}.xlsx")
+    return download(frame, trig["fmt"], name, sheet=trig["table"])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, no_update
 
-from components.drill_export import crumbs, download, export_frame
+from components.drill_export import crumbs, export_frame
+from components.export import download
 from components.household import (MEMBER_COLUMNS, PAYMENT_COLUMNS, kpis, member_rows, payment_rows, result_rows,
                                   title)
 from core.i18n import t

@@ -6,7 +6,8 @@ from urllib.parse import urlencode
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, no_update
 
-from components.drill_export import crumbs, download, export_frame
+from components.drill_export import crumbs, export_frame
+from components.export import download
 from components.figures import empty_figure
 from components.project import (BENEFICIARY_COLUMNS, CLUE_COLUMNS, PAYMENT_COLUMNS, SEARCH_COLUMNS, beneficiary_rows,
                                 clue_rows, complaint_columns, kpis, payment_rows, search_rows, timeline_figure)

@@ -6,7 +6,8 @@ from urllib.parse import urlencode
 
 from dash import ALL, Input, Output, State, callback, ctx, no_update
 
-from components.drill_export import crumbs, download, export_frame
+from components.drill_export import crumbs, export_frame
+from components.export import download
 from components.figures import empty_figure
 from components.village import (HOUSEHOLD_COLUMNS, INVOICE_COLUMNS, LEDGER_COLUMNS, PROJECT_COLUMNS,
                                 benford_figure, category_figure, direction_labels, household_rows, invoices_summary,

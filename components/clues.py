@@ -2,7 +2,6 @@
 the detail view (flagged record and evidence side by side, history), the groups, exports."""
 from __future__ import annotations
 
-import io
 import json
 
 import dash_bootstrap_components as dbc
@@ -202,11 +201,5 @@ def export_frame(df: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def export_payload(df: pd.DataFrame, kind: str, lang: str) -> dict:
-    frame = export_frame(df, lang)
-    if kind == "xlsx":
-        buf = io.BytesIO()
-        frame.to_excel(buf, index=False)
-        import base64
-        return {"filename": "clues.xlsx", "content": base64.b64encode(buf.getvalue()).decode(), "base64": True,
-                "type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-    return {"filename": "clues.csv", "content": "\ufeff" + frame.to_csv(index=False), "type": "text/csv"}
+    from components.export import download
+    return download(export_frame(df, lang), "xlsx" if kind == "xlsx" else "csv", "clues")

@@ -6,14 +6,13 @@ screen's column headers: what is masked on screen is masked in the file.
 """
 from __future__ import annotations
 
-import io
 import json
 import re
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import dcc, html
+from dash import html
 from urllib.parse import urlencode
 
 from core.i18n import t
@@ -117,17 +116,6 @@ def md_escape(s) -> str:
 
 def md_link(text, href: str) -> str:
     return f"[{md_escape(text)}]({href})"
-
-
-def download(df: pd.DataFrame, fmt: str, basename: str) -> dict:
-    """A dcc.Download payload: UTF-8 CSV (with BOM, so Excel reads Chinese) or an XLSX workbook."""
-    name = re.sub(r"[^\w.-]+", "_", basename)[:80] or "export"
-    if fmt == "xlsx":
-        buf = io.BytesIO()
-        with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-            df.to_excel(xw, index=False, sheet_name="data")
-        return dcc.send_bytes(buf.getvalue(), f"{name}.xlsx")
-    return dict(content="\ufeff" + df.to_csv(index=False), filename=f"{name}.csv", type="text/csv", base64=False)
 
 
 def crumbs(items: list[dict], lang: str, tail: str | None = None):

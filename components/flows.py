@@ -2,8 +2,6 @@
 the gap table's rows and columns, and the CSV/XLSX export of a table (shared with the township page)."""
 from __future__ import annotations
 
-import base64
-import io
 
 import dash_bootstrap_components as dbc
 import pandas as pd
@@ -237,12 +235,6 @@ def gap_columns(lang: str) -> list[dict]:
 # --- export (CSV with a BOM for Excel, XLSX) -------------------------------------------------------
 def export_file(rows: list[dict], columns: list[tuple[str, str]], fmt: str, basename: str) -> dict:
     """A dcc.Download payload of ``rows`` (the screen's rows) with ``columns`` [(field, header)]."""
+    from components.export import download
     df = pd.DataFrame([[r.get(k) for k, _ in columns] for r in rows], columns=[h for _, h in columns])
-    if fmt == "xlsx":
-        buf = io.BytesIO()
-        with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-            df.to_excel(xw, index=False, sheet_name="data")
-        return {"content": base64.b64encode(buf.getvalue()).decode(), "filename": f"{basename}.xlsx", "base64": True,
-                "type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-    return {"content": "\ufeff" + df.to_csv(index=False), "filename": f"{basename}.csv", "base64": False,
-            "type": "text/csv"}
+    return download(df, fmt, basename)
