@@ -8,7 +8,7 @@ import json
 
 import pandas as pd
 
-from tests.conftest import dash_post
+from tests.conftest import dash_post, login  # noqa: F401  (re-exported for the page tests)
 
 
 def output_key(app, output: str, input_id: str | None = None) -> str:
@@ -78,21 +78,3 @@ def last_audit_id(app) -> int:
     from core.auth_schema import audit_log as A
     with app.server.extensions["auth_engine"].connect() as conn:
         return int(conn.execute(select(func.coalesce(func.max(A.c.id), 0))).scalar())
-
-
-def login(client, role: str, region: str | None, pii: bool = False, person_id: str | None = None) -> str:
-    """tests.conftest.login, but the user goes into the app's own auth database: under ``drill_db``
-    DATABASE_URL (and so conftest's get_engine()) points at the drill-down package's database."""
-    import uuid
-
-    import flask
-
-    from core.auth import create_user
-    app = flask.current_app if flask.has_app_context() else None
-    engine = (app or client.application).extensions["auth_engine"]
-    username = f"{role}_{uuid.uuid4().hex[:6]}"
-    password = create_user(engine, username, role, region_code=region, pii=pii, person_id=person_id)
-    r = client.post("/login", data={"username": username, "password": password},
-                    headers={"Origin": "http://localhost", "Referer": "http://localhost/login"})
-    assert r.status_code in (200, 302, 303), r.status_code
-    return username
