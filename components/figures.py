@@ -14,7 +14,9 @@ TEMPLATE = {
         "margin": {"l": 56, "r": 16, "t": 40, "b": 48},
         "xaxis": {"gridcolor": "#eee", "zeroline": False},
         "yaxis": {"gridcolor": "#eee", "zeroline": False},
-        "legend": {"orientation": "h", "y": -0.2},
+        "legend": {"orientation": "h", "y": -0.22, "yanchor": "top", "x": 0},
+        # a vertical mode bar on the right never covers the (left-aligned) title
+        "modebar": {"orientation": "v", "bgcolor": "rgba(255,255,255,0.7)", "color": "#999", "activecolor": "#c0392b"},
         "hoverlabel": {"font": {"family": FONT}},
     }
 }

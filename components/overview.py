@@ -50,13 +50,19 @@ def ranking_figure(df: pd.DataFrame, metric: str, title: str, lang: str, ascendi
     d = d.sort_values(metric, ascending=ascending).head(n).iloc[::-1]
     vals = d[metric].astype(float)
     text = [pct(v) for v in vals] if as_pct else [f"{v:,.0f}" for v in vals]
+    xs = (vals * (100 if as_pct else 1)).round(3)
+    # an all-zero ranking still reads "0.0%" next to each name, on an axis starting at 0
+    xaxis = {"ticksuffix": "%" if as_pct else "", "rangemode": "tozero"}
+    if float(xs.max()) <= 0:
+        xaxis["range"] = [0, 1]
     return figure([{
-        "type": "bar", "orientation": "h", "x": (vals * (100 if as_pct else 1)).round(3).tolist(),
-        "y": d["name"].tolist(), "customdata": d["region_code"].tolist(), "text": text, "textposition": "auto",
+        "type": "bar", "orientation": "h", "x": xs.tolist(),
+        "y": d["name"].tolist(), "customdata": d["region_code"].tolist(), "text": text,
+        "textposition": "outside" if float(xs.max()) <= 0 else "auto", "cliponaxis": False,
         "hovertemplate": "%{y}: %{text}<extra></extra>",
         "marker": {"color": "#c0392b" if (as_pct or ascending) else "#2e6da4"},
     }], title, margin={"l": 120, "r": 16, "t": 40, "b": 30},
-        xaxis={"ticksuffix": "%" if as_pct else ""}, yaxis={"automargin": True})
+        xaxis=xaxis, yaxis={"automargin": True})
 
 
 def subregion_table(df: pd.DataFrame, lang: str, page_path: str):
