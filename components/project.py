@@ -16,7 +16,7 @@ SEARCH_COLUMNS = [
     ("link", "village.col.project_name", "link", {"minWidth": 220}),
     ("project_code", "project.col.code", "text"),
     ("region", "project.col.region", "text"),
-    ("fund_code", "project.fund", "text"),
+    ("fund_name", "project.fund", "text"),
     ("contractor_name", "project.contractor", "text"),
     ("contract_amount", "village.col.contract_amount", "money"),
 ]

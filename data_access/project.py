@@ -43,10 +43,13 @@ def _f(v):
 def search(scope: Scope, query: str | None = None, limit: int = SEARCH_LIMIT) -> pd.DataFrame:
     """Projects inside the scope whose code, name or contractor contains ``query`` (all when empty),
     newest first: project_code, name, region_code, region, fund_code, contractor_name, contract_amount."""
-    cols = ["project_code", "name", "region_code", "region", "fund_code", "contractor_name", "contract_amount"]
+    cols = ["project_code", "name", "region_code", "region", "fund_code", "fund_name", "contractor_name",
+            "contract_amount"]
     if scope is None or scope.is_empty:
         return pd.DataFrame(columns=cols)
-    stmt = (select(P.c.project_code, P.c.name, P.c.region_code, P.c.fund_code, P.c.contractor_name, P.c.contract_amount)
+    stmt = (select(P.c.project_code, P.c.name, P.c.region_code, P.c.fund_code, F.c.name.label("fund_name"),
+                   P.c.contractor_name, P.c.contract_amount)
+            .select_from(P.outerjoin(F, F.c.fund_code == P.c.fund_code))
             .where(in_scope(P.c.region_code, scope))
             .order_by(P.c.start_date.desc(), P.c.project_code).limit(max(1, min(int(limit), 200))))
     q = (query or "").strip()[:60]
@@ -58,6 +61,7 @@ def search(scope: Scope, query: str | None = None, limit: int = SEARCH_LIMIT) ->
         return pd.DataFrame(columns=cols)
     df["region"] = df["region_code"].map(region_names(df["region_code"])).fillna(df["region_code"])
     df["contract_amount"] = df["contract_amount"].astype(float)
+    df["fund_name"] = df["fund_name"].fillna(df["fund_code"])
     return df[cols]
 
 
