@@ -54,6 +54,12 @@ def _list(v) -> list:
     return [s for s in str(v or "").split(",") if s]
 
 
+def _seed(value) -> list[dict]:
+    """The URL's own values as starting options: a dropdown drops a value it has no option for, and
+    the full options (with names) arrive from a callback only after the first render."""
+    return [{"label": v, "value": v} for v in _list(value)]
+
+
 def layout(region: str | None = None, rule: str | None = None, status: str | None = None, table: str | None = None,
            fund: str | None = None, min_amount: str | None = None, max_amount: str | None = None,
            clue: str | None = None, done: str | None = None, **_query):
@@ -70,12 +76,14 @@ def layout(region: str | None = None, rule: str | None = None, status: str | Non
         html.Div(id=Ids.RUNS),
         dbc.Row([dbc.Col(html.Div(id=Ids.FUNNEL), lg=5), dbc.Col(html.Div(id=Ids.PRECISION), lg=7)], className="mb-3"),
         dbc.Row([
-            dbc.Col(dcc.Dropdown(id=Ids.RULE, multi=True, value=_list(rule), placeholder=t("clues.f.rule", lang)), md=3, **field),
+            dbc.Col(dcc.Dropdown(id=Ids.RULE, multi=True, value=_list(rule), placeholder=t("clues.f.rule", lang),
+                                 options=_seed(rule)), md=3, **field),
             dbc.Col(dcc.Dropdown(id=Ids.STATUS, multi=True, value=_list(status), placeholder=t("clues.f.status", lang),
                                  options=[{"label": t(f"clues.status.{s}", lang), "value": s} for s in STATUSES]), md=2, **field),
             dbc.Col(dcc.Dropdown(id=Ids.TABLE, multi=True, value=_list(table), placeholder=t("clues.f.table", lang),
                                  options=[{"label": t(f"clues.table.{s}", lang), "value": s} for s in TABLES]), md=2, **field),
-            dbc.Col(dcc.Dropdown(id=Ids.FUND, multi=True, value=_list(fund), placeholder=t("clues.f.fund", lang)), md=2, **field),
+            dbc.Col(dcc.Dropdown(id=Ids.FUND, multi=True, value=_list(fund), placeholder=t("clues.f.fund", lang),
+                                 options=_seed(fund)), md=2, **field),
             dbc.Col(dbc.Input(id=Ids.MIN, type="number", min=0, value=min_amount, placeholder=t("clues.f.min", lang)), md=1, **field),
             dbc.Col(dbc.Input(id=Ids.MAX, type="number", min=0, value=max_amount, placeholder=t("clues.f.max", lang)), md=1, **field),
             dbc.Col(dbc.Button(t("clues.apply", lang), id=Ids.APPLY, color="primary", size="sm"), md=1, **field),

@@ -54,6 +54,9 @@ def test_clue_page_opens_detail(live_server, browser, clue_data, lang):
     page.wait_idle()
     text = page.text()
     assert ("R04" in text) and (("未运行" in text) if lang == "zh" else ("did not run" in text))
+    # the filter from the URL is shown in its dropdown (not only applied to the grid)
+    chosen = page.driver.find_element("css selector", "#clues-f-rule").text
+    assert "R01" in chosen and "R03" in chosen, chosen
     cell = page.wait_css("#clues-grid .ag-row[row-index='0'] .ag-cell[col-id='clue_id']")
     page.driver.execute_script("arguments[0].click();", cell)
     try:
