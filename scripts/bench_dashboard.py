@@ -14,7 +14,6 @@ import json
 import os
 import random
 import secrets
-import statistics
 import tempfile
 import time
 from collections import defaultdict
@@ -38,17 +37,21 @@ def _summary(secs: list[float]) -> dict:
 
 
 def _prepare(args, work: Path) -> str:
+    """The database to bench: --database-url, or a package of --scale generated and imported by child
+    processes (so that this process's memory is that of a web worker, not of the import)."""
     if args.database_url:
         return args.database_url
-    from core.db import create_schema, get_engine
-    from pipeline.generator import generate
-    from pipeline.importer import import_package
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parent.parent
     url = f"sqlite:///{work / 'bench.sqlite'}"
     t0 = time.perf_counter()
-    generate(scale=args.scale, seed=args.seed, out=work / "pkg", **({"city": args.city} if args.scale == "city" else {}))
-    engine = get_engine(url)
-    create_schema(engine)
-    import_package(work / "pkg", engine)
+    gen = [sys.executable, "manage.py", "generate", "--scale", args.scale, "--seed", str(args.seed),
+           "--out", str(work / "pkg")] + (["--city", args.city] if args.scale == "city" else [])
+    env = dict(os.environ, DATABASE_URL=url)
+    subprocess.run(gen, cwd=root, check=True, stdout=subprocess.DEVNULL, env=env)
+    subprocess.run([sys.executable, "manage.py", "import", str(work / "pkg")], cwd=root, check=True,
+                   stdout=subprocess.DEVNULL, env=env)
     print(f"prepared {args.scale} database in {time.perf_counter() - t0:.0f} s", flush=True)
     return url
 
