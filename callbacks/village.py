@@ -94,10 +94,10 @@ def pick_options(search, value):
 @callback(
     Output("state-url", "search", allow_duplicate=True),
     Input(Ids.PICK, "value"), Input(Ids.LEDGER, "cellClicked"),
-    State(Ids.STATE, "data"),
+    State(Ids.STATE, "data"), State(Ids.LEDGER, "getRowsRequest"),
     prevent_initial_call=True,
 )
-def navigate(value, clicked, state):
+def navigate(value, clicked, state, ledger_request):
     """The chosen village and ledger entry live in the URL (a reload or a shared link restores them)."""
     state = dict(state or {})
     scope = current_scope()
@@ -111,8 +111,24 @@ def navigate(value, clicked, state):
         if not entry or entry == state.get("entry") or not dv.village_code(scope, state.get("village")):
             return no_update
         state["entry"] = str(entry)[:40]
+        state["grid"] = _grid_param(ledger_request)     # keep the ledger's sort and filter
     q = {k: v for k, v in state.items() if v not in (None, "")}
     return "?" + urlencode(q) if q else ""
+
+
+def _grid_param(request: dict | None) -> str | None:
+    key = dv.canonical_request(request)
+    return None if key == dv.canonical_request(None) else key
+
+
+@callback(Output(Ids.URL, "search"), Input(Ids.LEDGER, "getRowsRequest"), State(Ids.STATE, "data"),
+          prevent_initial_call=True)
+def mirror_grid(request, state):
+    """The ledger's sort and filter mirrored into the address bar without reloading the page."""
+    state = state or {}
+    q = {"village": state.get("village"), "entry": state.get("entry"), "grid": _grid_param(request)}
+    q = {k: v for k, v in q.items() if v not in (None, "")}
+    return "?" + urlencode(q) if q else no_update
 
 
 def export_table(table: str, state: dict, ledger_request: dict | None, lang: str):

@@ -7,6 +7,8 @@ Without a village, a searchable list of the villages in the viewer's scope.
 """
 from __future__ import annotations
 
+import json
+
 from enum import Enum
 
 import dash
@@ -44,6 +46,7 @@ class Ids(str, Enum):
     HOUSEHOLDS = "village-households"
     HOUSEHOLDS_NOTE = "village-households-note"
     DOWNLOAD = "village-download"
+    URL = "village-url"
 
 
 def _graph(id_: str, height: int = 340):
@@ -51,11 +54,30 @@ def _graph(id_: str, height: int = 340):
                                  style={"height": f"{height}px"}), type="dot")
 
 
-def layout(village: str | None = None, entry: str | None = None, **_query):
+def grid_state(raw: str | None, filters: dict) -> dict:
+    """The ledger's sort and filter from the URL's ``grid`` parameter, kept only for whitelisted columns."""
+    try:
+        g = json.loads(raw) if raw else {}
+    except (TypeError, ValueError):
+        g = {}
+    g = g if isinstance(g, dict) else {}
+    sort = [s for s in (g.get("sortModel") or []) if isinstance(s, dict) and s.get("colId") in filters
+            and s.get("sort") in ("asc", "desc")][:1]
+    fm = g.get("filterModel") if isinstance(g.get("filterModel"), dict) else {}
+    return {"sortModel": sort, "filterModel": {k: v for k, v in fm.items() if k in filters and isinstance(v, dict)}}
+
+
+def layout(village: str | None = None, entry: str | None = None, **query):
     from data_access.village import LEDGER_COLUMNS as FILTERS
     lang = current_lang()
+    gs = grid_state(query.get("grid"), FILTERS)      # ?grid=: the ledger's sort and filter
+    col_defs = ledger_column_defs(lang, FILTERS)
+    for d in col_defs:      # the sort from the URL (a reload or a shared link restores it)
+        if gs["sortModel"] and d.get("field") == gs["sortModel"][0]["colId"]:
+            d["sort"] = gs["sortModel"][0]["sort"]
     return html.Div([
         dcc.Store(id=Ids.STATE, data={"village": village, "entry": entry}),
+        dcc.Location(id=Ids.URL, refresh=False),
         dcc.Download(id=Ids.DOWNLOAD),
         dbc.Row([
             dbc.Col(html.H3(t("village.heading", lang), className="page-title"), md=6),
@@ -71,7 +93,7 @@ def layout(village: str | None = None, entry: str | None = None, **_query):
             dbc.Row([dbc.Col(_graph(Ids.BENFORD), lg=8), dbc.Col(html.Div(id=Ids.ROUND), lg=4)], className="mb-3"),
             table_header(t("village.ledger", lang), PAGE, "ledger", lang, t("village.ledger_hint", lang)),
             dag.AgGrid(
-                id=Ids.LEDGER, rowModelType="infinite", columnDefs=ledger_column_defs(lang, FILTERS),
+                id=Ids.LEDGER, rowModelType="infinite", columnDefs=col_defs, filterModel=gs["filterModel"],
                 defaultColDef={"resizable": True, "minWidth": 100, "flex": 1},
                 getRowId="params.data.entry_id",
                 dashGridOptions={"cacheBlockSize": 100, "maxBlocksInCache": 20, "infiniteInitialRowCount": 1,

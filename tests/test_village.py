@@ -158,16 +158,31 @@ def test_a_ledger_entry_shows_its_invoices_and_the_choice_goes_to_the_url(client
     status, resp, text = call(client, dash_app, key,
                               [{"id": "village-pick", "property": "value", "value": V1A},
                                {"id": "village-ledger", "property": "cellClicked", "value": {"rowId": "E-WS2", "colId": "amount"}}],
-                              [{"id": "village-state", "property": "data", "value": {"village": V1A}}],
+                              [{"id": "village-state", "property": "data", "value": {"village": V1A}},
+                               {"id": "village-ledger", "property": "getRowsRequest",
+                                "value": {"startRow": 0, "endRow": 100, "sortModel": [{"colId": "amount", "sort": "desc"}],
+                                          "filterModel": {"category": {"filterType": "text", "type": "contains",
+                                                                       "filter": "工程"}}}}],
                               changed=["village-ledger.cellClicked"])
     assert status == 200, text[:300]
     search = resp["state-url"]["search"]
     query = {k: v[0] for k, v in parse_qs(search.lstrip("?")).items()}
-    assert query == {"village": V1A, "entry": "E-WS2"}
-    # the URL round-trip: the page's layout puts the query into its store, the render shows the invoices
+    assert {k: query[k] for k in ("village", "entry")} == {"village": V1A, "entry": "E-WS2"}
+    assert json.loads(query["grid"])["sortModel"] == [{"colId": "amount", "sort": "desc"}]   # the ledger's sort and
+    assert json.loads(query["grid"])["filterModel"]["category"]["filter"] == "工程"          # filter go along
+    # the URL round-trip: the page's layout puts the query into its store, the render shows the invoices,
+    # and the ledger comes back sorted and filtered as it was
     from pages.village import layout
-    store = _find(layout(**query), "village-state")
+    page = layout(**query)
+    store = _find(page, "village-state")
     assert store["data"] == {"village": V1A, "entry": "E-WS2"}
+    ledger = _find(page, "village-ledger")
+    assert [d.get("sort") for d in ledger["columnDefs"] if d["field"] == "amount"] == ["desc"]
+    assert ledger["filterModel"]["category"]["filter"] == "工程"
+    # a forged column in the URL is dropped (only whitelisted columns sort or filter)
+    forged = _find(layout(village=V1A, grid=json.dumps({"sortModel": [{"colId": "counterparty_id; --", "sort": "asc"}],
+                                                        "filterModel": {"name": {"filter": "x"}}})), "village-ledger")
+    assert not any(d.get("sort") for d in forged["columnDefs"]) and forged["filterModel"] == {}
     resp, _ = _render(client, dash_app, store["data"])
     inv = resp["village-invoices"]["rowData"]
     assert [i["invoice_id"] for i in inv] == ["INV-WS2a", "INV-WS2b"]
@@ -177,7 +192,8 @@ def test_a_ledger_entry_shows_its_invoices_and_the_choice_goes_to_the_url(client
     status, resp, _ = call(client, dash_app, key,
                            [{"id": "village-pick", "property": "value", "value": V1B},
                             {"id": "village-ledger", "property": "cellClicked", "value": None}],
-                           [{"id": "village-state", "property": "data", "value": {"village": V1A, "entry": "E-WS2"}}],
+                           [{"id": "village-state", "property": "data", "value": {"village": V1A, "entry": "E-WS2"}},
+                            {"id": "village-ledger", "property": "getRowsRequest", "value": None}],
                            changed=["village-pick.value"])
     assert resp["state-url"]["search"] == f"?village={V1B}"
 

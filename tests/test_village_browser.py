@@ -41,6 +41,14 @@ def test_village_page_in_english(drill_db, live_server, browser):
     body = page.text()
     assert "Village finance" in body and "Income" in body and "Ledger" in body
     page.screenshot("village-en")
+    # sorting the ledger goes to the address bar (without reloading), and a reload restores the sort
+    header = page.wait_css('#village-ledger .ag-header-cell[col-id="amount"] .ag-header-cell-label')
+    page.driver.execute_script("arguments[0].click();", header)
+    page.wait_until(lambda d: "grid=" in d.current_url and "amount" in d.current_url, 20, "sort not in the URL")
+    page.open(page.driver.current_url.replace(live_server.url, ""))
+    page.wait_css("#village-ledger .ag-row[row-id] .ag-cell")
+    assert page.driver.find_elements("css selector",
+                                     '#village-ledger .ag-header-cell[col-id="amount"][aria-sort="ascending"]')
 
 
 def test_village_picker_without_a_village(drill_db, live_server, browser):
