@@ -22,6 +22,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _failures(path: Path) -> list[dict]:
+    """What failed, as locust counted it: method, name, error, occurrences."""
+    import csv
+    if not path.exists():
+        return []
+    with open(path, newline="", encoding="utf-8") as fh:
+        return [{k.lower(): v for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
 def bench_load(args) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
     env = dict(os.environ, SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_hex(32),
@@ -46,9 +55,9 @@ def bench_load(args) -> int:
     (work / "bodies.json").write_text(json.dumps(bodies, ensure_ascii=False, default=str), encoding="utf-8")
     (work / "users.json").write_text(json.dumps(users), encoding="utf-8")
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4", "--timeout", "120",
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4", "--timeout", "120", "--keep-alive", "30",
                                "--bind", f"127.0.0.1:{port}", "app:server"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=open(work / "server.log", "w"), stderr=subprocess.STDOUT)
     try:
         for _ in range(120):
             try:
@@ -58,7 +67,7 @@ def bench_load(args) -> int:
                 time.sleep(0.5)
         cmd = [sys.executable, "-m", "locust", "-f", str(ROOT / "scripts" / "locustfile.py"), "--headless",
                "-u", str(args.users), "-r", str(max(1, args.users // 10)), "-t", f"{args.seconds}s",
-               "--host", f"http://127.0.0.1:{port}", "--json", "--only-summary"]
+               "--host", f"http://127.0.0.1:{port}", "--json", "--only-summary", "--csv", str(work / "locust")]
         res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
                              env=dict(env, BENCH_BODIES=str(work / "bodies.json"), BENCH_USERS=str(work / "users.json")))
     finally:
@@ -90,6 +99,7 @@ def bench_load(args) -> int:
         rows[st["name"]] = {"requests": n, "failures": f, "p50_ms": pct(hist, 0.5), "p95_ms": pct(hist, 0.95),
                             "max_ms": round(st.get("max_response_time") or 0, 1)}
     out = {"bench": "load", "users": args.users, "seconds": args.seconds, "requests": total_req,
-           "failures": total_fail, "p95_ms": pct(everything, 0.95), "per_endpoint": rows, "target": "0 errors, p95 < 500 ms"}
+           "failures": total_fail, "p95_ms": pct(everything, 0.95), "per_endpoint": rows,
+           "server_log": str(work / "server.log"), "failure_kinds": _failures(work / "locust_failures.csv"), "target": "0 errors, p95 < 500 ms"}
     print(json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))
     return 0 if total_fail == 0 else 1
