@@ -37,7 +37,7 @@ INVOICE_COLUMNS = [
 PROJECT_COLUMNS = [
     ("link", "village.col.project_name", "link", {"minWidth": 200}),
     ("project_code", "project.col.code", "text"),
-    ("fund_code", "project.fund", "text"),
+    ("fund_name", "project.fund", "text"),
     ("contractor_name", "village.col.contractor", "text"),
     ("contract_amount", "village.col.contract_amount", "money"),
     ("ledger_paid", "village.col.ledger_paid", "money"),

@@ -382,13 +382,15 @@ def entry_invoices(scope: Scope, entry_id: str | None) -> dict | None:
 @memoize
 def projects(scope: Scope, village) -> pd.DataFrame:
     """Projects located in the village, with what the ledger paid for each."""
-    cols = ["project_code", "name", "fund_code", "contractor_name", "contract_amount", "ledger_paid",
+    cols = ["project_code", "name", "fund_code", "fund_name", "contractor_name", "contract_amount", "ledger_paid",
             "planned_quantity", "completed_quantity", "unit", "acceptance_date"]
     code = village_code(scope, village)
     if code is None:
         return pd.DataFrame(columns=cols)
-    df = read_df(select(P.c.project_code, P.c.name, P.c.fund_code, P.c.contractor_name, P.c.contract_amount,
-                        P.c.planned_quantity, P.c.completed_quantity, P.c.unit, P.c.acceptance_date)
+    FU = schema.funds
+    df = read_df(select(P.c.project_code, P.c.name, P.c.fund_code, FU.c.name.label("fund_name"), P.c.contractor_name,
+                        P.c.contract_amount, P.c.planned_quantity, P.c.completed_quantity, P.c.unit, P.c.acceptance_date)
+                 .select_from(P.outerjoin(FU, FU.c.fund_code == P.c.fund_code))
                  .where(P.c.region_code == code, in_scope(P.c.region_code, scope)).order_by(P.c.project_code))
     if df.empty:
         return pd.DataFrame(columns=cols)
@@ -400,6 +402,7 @@ def projects(scope: Scope, village) -> pd.DataFrame:
     df["ledger_paid"] = df["ledger_paid"].astype(float).fillna(0.0).round(2)
     df["contract_amount"] = df["contract_amount"].astype(float)
     df["acceptance_date"] = df["acceptance_date"].map(_date)
+    df["fund_name"] = df["fund_name"].fillna(df["fund_code"])
     return df[cols]
 
 

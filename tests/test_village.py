@@ -66,6 +66,7 @@ def test_village_page_shows_the_village_known_by_construction(client, dash_app):
     assert [p["project_code"] for p in projects] == ["PRJ-WS1"]
     assert projects[0]["ledger_paid"] == pytest.approx(54000.0)
     assert "/project?project=PRJ-WS1" in projects[0]["link"]
+    assert projects[0]["fund_name"] == "2023年农村安全饮水工程"      # the fund's name, not only its code
 
 
 def test_benford_and_round_amounts_match_an_independent_count(client, dash_app):
