@@ -17,12 +17,14 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from core import schema
 from core.db import create_schema, get_engine
-from pipeline.bulk import insert_frame, replace_register, upsert_frame
+from pipeline.bulk import _is_empty, ensure_transaction, insert_frame, replace_register, upsert_frame
 from pipeline.geo.reference import load_divisions
 from pipeline.package_reader import (Limits, PackageError, RawPackage, Reject, TypedTable, read_package,
                                      validate_source)
@@ -86,50 +88,95 @@ REGION_COLUMNS = {"funds": ["issuing_region_code"], "allocations": ["from_region
                   "village_cadres": ["village_code"], "real_estate": ["region_code"], "regions": ["parent_code"]}
 
 
+def _in(col, pool) -> np.ndarray:
+    """Which values of a pyarrow column are in ``pool`` (missing: False)."""
+    vs = pa.array(list(pool), type=pa.string()) if not isinstance(pool, pa.Array) else pool
+    return np.asarray(pc.fill_null(pc.is_in(col, value_set=vs), False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _column_set(tbl: pa.Table, col: str) -> set:
+    return set(pc.unique(tbl.column(col)).drop_null().to_pylist())
+
+
 def _check_refs(typed: dict[str, TypedTable], labels: dict[str, str], known_regions: set[str],
                 db_keys: Callable[[str, str], set]) -> None:
     """Reference checks across tables: unknown region, fund, ledger entry. Offending rows become rejects
     (with their file row numbers) and leave the typed frames."""
     if "regions" in typed:
-        known_regions = known_regions | set(typed["regions"].frame["code"].dropna())
-    known = pd.Index(list(known_regions))
-    funds = set(typed["funds"].frame["fund_code"]) if "funds" in typed else set()
+        known_regions = known_regions | _column_set(typed["regions"].frame, "code")
+    known = pa.array(sorted(known_regions), type=pa.string())
+    funds = _column_set(typed["funds"].frame, "fund_code") if "funds" in typed else set()
     if any(any(tbl == "funds" for _, tbl, _ in TABLES[n].refs) for n in typed):
         funds |= db_keys("funds", "fund_code")
-    entries = set(typed["ledger"].frame["entry_id"]) if "ledger" in typed else set()
+    entries = _column_set(typed["ledger"].frame, "entry_id") if "ledger" in typed else set()
     if "invoices" in typed:
         entries |= db_keys("ledger", "entry_id")
+    pools = {"funds": pa.array(sorted(funds), type=pa.string()), "ledger": pa.array(sorted(entries), type=pa.string())}
     for name, tt in typed.items():
         df = tt.frame
         bad = np.zeros(len(df), dtype=bool)
         reasons = []
         for col in REGION_COLUMNS.get(name, []):
-            v = df[col]
-            m = v.notna().to_numpy() & ~v.isin(known).to_numpy() & ~bad
+            v = df.column(col)
+            m = _np_valid(v) & ~_in(v, known) & ~bad
             reasons += [(i, col, "reject.unknown_region") for i in np.flatnonzero(m)]
             bad |= m
         if name == "allocations" and len(df):
             from core.scope import prefix_of
-            f, t = df["from_region_code"].fillna(""), df["to_region_code"].fillna("")
+            f = [x or "" for x in df.column("from_region_code").to_pylist()]
+            t = [x or "" for x in df.column("to_region_code").to_pylist()]
             ok = np.array([a != "" and b != "" and a != b and b.startswith(prefix_of(a)) for a, b in zip(f, t)], dtype=bool)
             m = ~ok & ~bad
             reasons += [(i, "to_region_code", "reject.not_a_child_region") for i in np.flatnonzero(m)]
             bad |= m
         for col, tbl, _ in TABLES[name].refs:
-            pool = funds if tbl == "funds" else entries
-            m = ~df[col].isin(pool).to_numpy() & ~bad
+            m = ~_in(df.column(col), pools[tbl]) & ~bad
             reasons += [(i, col, f"reject.unknown_{tbl}") for i in np.flatnonzero(m)]
             bad |= m
         if bad.any():
             rows = tt.file_rows if tt.file_rows is not None else np.arange(len(df)) + 2
             for i, col, key in reasons:
-                tt.rejects.append(Reject(labels.get(name, f"{name}.csv"), int(rows[i]), col, str(df[col].iat[i]), key))
+                tt.rejects.append(Reject(labels.get(name, f"{name}.csv"), int(rows[i]), col, str(df.column(col)[int(i)].as_py()), key))
             tt.rejects.sort(key=lambda r: (r.row or 0))
-            tt.frame = df.loc[~bad].reset_index(drop=True)
+            tt.frame = df.filter(pa.array(~bad))
             tt.file_rows = rows[~bad]
             if name == "payments":
                 from core.idnumber import valid_mask
-                tt.bad_id_rows = int((~valid_mask(tt.frame["id_number"].fillna(""))).sum())
+                tt.bad_id_rows = int((~valid_mask(tt.frame.column("id_number"))).sum())
+
+
+def _np_valid(col) -> np.ndarray:
+    return np.asarray(pc.is_valid(col).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _keep_needed(fresh: dict, run_detect: bool) -> None:
+    """Of the fresh typed tables, keep only the columns detection (and the clue roll-ups) will read."""
+    from pipeline.rollups import FRESH_COLUMNS
+    need = {k: set(v) for k, v in FRESH_COLUMNS.items()}
+    if run_detect:
+        try:
+            from pipeline.rules.engine import COLUMNS
+        except ImportError:
+            COLUMNS = {}
+        for k, v in COLUMNS.items():
+            need.setdefault(k, set()).update(v)
+    for name in [n for n in fresh if not n.startswith("_")]:
+        cols = [c for c in fresh[name].column_names if c in need.get(name, ())]
+        if cols:
+            fresh[name] = fresh[name].select(cols)
+        else:
+            del fresh[name]
+
+
+def _import_pragmas(conn, on: bool) -> None:
+    """SQLite: a bigger page cache while the import's transaction runs (index builds and the roll-ups'
+    sorts stay in memory); back to the connection's default afterwards (core.db)."""
+    if conn.dialect.name != "sqlite":
+        return
+    conn.exec_driver_sql(f"PRAGMA cache_size={IMPORT_CACHE_KB if on else -200000}")
+
+
+IMPORT_CACHE_KB = -1_000_000        # 1 GB
 
 
 def _log(action_result: str, target: str, detail: dict, engine: Engine, actor: str | None) -> None:
@@ -186,11 +233,16 @@ def _import(path, engine: Engine, run_detect: bool, say, imported_by, limits, la
     results = {n: TableResult(present=n in typed) for n in TABLES}
     weights = np.array([max(len(typed[n].frame), 1) for n in names], dtype=float)
     done = np.cumsum(weights) / max(weights.sum(), 1.0)
+    fresh: dict = {}     # tables loaded into empty ones: their typed frames are exactly what the database holds
     with engine.begin() as conn:
+        ensure_transaction(conn)
+        _import_pragmas(conn, True)
         ensure_reference_regions(conn)
         for i, name in enumerate(names):
             tt = typed[name]
             tbl = getattr(schema, name)
+            if name != "regions" and _is_empty(conn, tbl):
+                fresh[name] = tt.frame
             if TABLES[name].key:
                 c = upsert_frame(conn, tbl, tt.frame, TABLES[name].key)
             else:
@@ -213,9 +265,12 @@ def _import(path, engine: Engine, run_detect: bool, say, imported_by, limits, la
         t0 = time.perf_counter()
         say("rollups", 0.0)
         from pipeline.rollups import build_rollups
-        build_rollups(conn)
-        secs["rollups"] = time.perf_counter() - t0
-        say("rollups", 1.0)
+        build_rollups(conn, fresh)
+        _import_pragmas(conn, False)
+    secs["rollups"] = time.perf_counter() - t0      # (with the commit)
+    say("rollups", 1.0)
+    typed = tt = None
+    _keep_needed(fresh, run_detect)
 
     if run_detect:
         t0 = time.perf_counter()
@@ -225,10 +280,10 @@ def _import(path, engine: Engine, run_detect: bool, say, imported_by, limits, la
         except ImportError:
             detect = None
         if detect is not None:
-            detect(engine)
+            detect(engine, fresh=fresh)
             from pipeline.rollups import build_clue_rollups
             with engine.begin() as conn:
-                build_clue_rollups(conn)
+                build_clue_rollups(conn, fresh)
             summary.detection = "done"
         else:
             summary.detection = "unavailable"
@@ -237,6 +292,7 @@ def _import(path, engine: Engine, run_detect: bool, say, imported_by, limits, la
             conn.execute(update(schema.packages).where(schema.packages.c.id == summary.package_id)
                          .values(summary_json=json.dumps(summary.to_json(), ensure_ascii=False)))
         say("detection", 1.0)
+    fresh.clear()
     from data_access.cache import invalidate
     invalidate()
     _log("ok", label, {"package_id": summary.package_id, "loaded": sum(r.loaded for r in results.values()),

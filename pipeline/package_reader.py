@@ -19,6 +19,7 @@ from typing import BinaryIO, Callable, Iterator
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from core.idnumber import birth_date, valid_mask  # noqa: F401
@@ -91,7 +92,7 @@ class Source:
     columns: list[str] = field(default_factory=list)
 
     def chunks(self, chunk_rows: int = CHUNK_ROWS, bad_rows: list | None = None,
-               exact: bool = False) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
+               exact: bool = False, arrow: bool = False) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
         """(row numbers, frame of strings) pairs. Row numbers are as a spreadsheet shows them: the
         header is row 1, so the first data record is row 2 (a quoted value spanning lines is still one
         row). Raises ``Misshapen`` when a record has the wrong number of fields: read again with
@@ -118,20 +119,26 @@ class Source:
                     convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in self._raw_columns},
                                                          strings_can_be_null=False))
                 offset = 0
-                buf: list[pd.DataFrame] = []
+                buf: list = []
                 size = 0
+                names = [str(c).strip().lower() for c in reader.schema.names]
+
+                def frame(batches):
+                    if arrow:      # a pyarrow Table of strings (the importer's fast path)
+                        return pa.Table.from_batches(batches, schema=reader.schema).rename_columns(names)
+                    out = pd.concat([b.to_pandas(types_mapper=pd.ArrowDtype) for b in batches], ignore_index=True)
+                    out.columns = names
+                    return out
                 for batch in reader:
-                    df = batch.to_pandas(types_mapper=pd.ArrowDtype)
-                    df.columns = [str(c).strip().lower() for c in df.columns]
-                    buf.append(df)
-                    size += len(df)
+                    buf.append(batch)
+                    size += len(batch)
                     if size >= chunk_rows:
-                        out = pd.concat(buf, ignore_index=True)
+                        out = frame(buf)
                         yield np.arange(offset, offset + len(out)) + 2, out
                         offset += len(out)
                         buf, size = [], 0
                 if buf or offset == 0:
-                    out = pd.concat(buf, ignore_index=True) if buf else pd.DataFrame(
+                    out = frame(buf) if buf else pd.DataFrame(
                         {c: pd.Series([], dtype=STRING) for c in self.columns})
                     yield np.arange(offset, offset + len(out)) + 2, out
             except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
@@ -423,7 +430,7 @@ _BOOL = {"1": True, "0": False, "true": True, "false": False, "是": True, "否"
 @dataclass
 class TypedTable:
     name: str
-    frame: pd.DataFrame                     # typed, only the valid rows, spec columns only
+    frame: pa.Table                         # typed (ARROW_TYPES), only the valid rows, spec columns only
     rejects: list[Reject]
     ignored_columns: list[str]
     rows_read: int
@@ -432,22 +439,78 @@ class TypedTable:
 
 
 def _np(mask) -> np.ndarray:
+    """A boolean mask (numpy, pandas or pyarrow; missing = False) as a numpy bool array."""
+    if isinstance(mask, (pa.Array, pa.ChunkedArray)):
+        return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
     return np.asarray(pd.array(mask).fillna(False) if hasattr(mask, "fillna") else mask, dtype=bool)
 
 
-def _obj(v: pd.Series, keep: np.ndarray) -> pd.Series:
-    """Strings as Python str, missing as None (the typed-frame convention)."""
-    out = v.astype(object)
-    out[~keep] = None
-    return out
+def _arrow_strings(s) -> pa.Array:
+    """One raw column as a pyarrow string array (no copy for the ArrowDtype columns the reader makes)."""
+    arr = s if isinstance(s, (pa.Array, pa.ChunkedArray)) else getattr(getattr(s, "array", None), "_pa_array", None)
+    if arr is None or not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+        arr = pa.array(pd.Series(s).astype(str).tolist(), type=pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    return pc.fill_null(arr.cast(pa.string()), "")
 
 
-def _type_column(s: pd.Series, col, bad: np.ndarray, reason: np.ndarray, table: str) -> pd.Series:
-    """Convert one string column; mark bad rows (the first reason of a row wins)."""
-    if not isinstance(s.dtype, pd.ArrowDtype):
-        s = s.astype(str).astype(STRING)
-    v = s.str.strip()
-    empty = _np(v.eq(""))
+def _rx(arr: pa.Array, pattern: str) -> np.ndarray:
+    """Full match of a RE2 pattern (ASCII digits, as the pandas/pyarrow string methods used before)."""
+    return _np(pc.match_substring_regex(arr, f"^(?:{pattern})$"))
+
+
+_NULL = {"string": pa.scalar(None, pa.string())}
+
+
+def _keep(arr: pa.Array, keep: np.ndarray) -> pa.Array:
+    """``arr`` where ``keep``, missing elsewhere."""
+    if keep.all():
+        return arr
+    return pc.if_else(pa.array(keep), arr, pa.scalar(None, arr.type))
+
+
+# the proleptic calendar: days in each month, leap years
+_MDAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+# datetime64[ns] (what the typed frames used to hold) spans 1677-09-21 .. 2262-04-11: dates outside are bad
+_DATE_MIN, _DATE_MAX = 16770922, 22620411
+
+
+def _real_dates(arr: pa.Array, fmt: np.ndarray) -> np.ndarray:
+    """Of the values shaped YYYY-MM-DD (``fmt``), those that are real calendar dates in range."""
+    ok = np.zeros(len(arr), dtype=bool)
+    idx = np.flatnonzero(fmt)
+    if not len(idx):
+        return ok
+    sub = arr.take(pa.array(idx)) if len(idx) != len(arr) else arr
+    if not isinstance(sub, pa.Array):
+        sub = sub.combine_chunks()
+    offsets = np.frombuffer(sub.buffers()[1], dtype=np.int32)[sub.offset:sub.offset + len(sub) + 1]
+    data = np.frombuffer(sub.buffers()[2], dtype=np.uint8)
+    b = data[offsets[0]:offsets[-1]].reshape(-1, 10)            # every value: 10 ASCII bytes
+    dig = [b[:, i].astype(np.int32) - 48 for i in (0, 1, 2, 3, 5, 6, 8, 9)]
+    y = dig[0] * 1000 + dig[1] * 100 + dig[2] * 10 + dig[3]
+    m = dig[4] * 10 + dig[5]
+    d = dig[6] * 10 + dig[7]
+    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+    mdays = _MDAYS[np.clip(m, 0, 12)] + ((m == 2) & leap)
+    ymd = y * 10000 + m * 100 + d
+    ok[idx] = (m >= 1) & (m <= 12) & (d >= 1) & (d <= mdays) & (ymd >= _DATE_MIN) & (ymd <= _DATE_MAX)
+    return ok
+
+
+# The typed column of each spec type (pyarrow): what the database stores. Dates stay ISO text
+# (exactly what SQLite stores; PostgreSQL reads them as DATE).
+ARROW_TYPES = {"text": pa.string(), "code": pa.string(), "enum": pa.string(), "id": pa.string(), "date": pa.string(),
+               "amount": pa.float64(), "number": pa.float64(), "int": pa.int64(), "bool": pa.bool_(),
+               "period": pa.string()}
+_BOOL_TRUE = [k for k, v in _BOOL.items() if v]
+
+
+def _type_column(s, col, bad: np.ndarray, reason: np.ndarray, table: str) -> pa.Array:
+    """Convert one string column (vectorised, pyarrow); mark bad rows (the first reason of a row wins)."""
+    v = pc.utf8_trim_whitespace(_arrow_strings(s))
+    empty = _np(pc.equal(v, ""))
     filled = ~empty
 
     def flag(mask, key):
@@ -459,44 +522,46 @@ def _type_column(s: pd.Series, col, bad: np.ndarray, reason: np.ndarray, table: 
         flag(empty, "reject.required")
     t = col.type
     if t == "text":
-        return _obj(v, filled)
+        return _keep(v, filled)
     if t == "code":
-        ok = _np(v.str.fullmatch(_CODE_RE))
+        ok = _rx(v, _CODE_RE)
         flag(~ok & filled, "reject.bad_region_code")
-        return _obj(v.str.pad(12, side="right", fillchar="0"), ok & filled)
+        return _keep(pc.utf8_rpad(v, 12, "0"), ok & filled)
     if t == "enum":
-        ok = _np(v.isin(col.choices))
+        ok = _np(pc.is_in(v, value_set=pa.array(list(col.choices), pa.string())))
         flag(~ok & filled, "reject.bad_choice")
-        return _obj(v, filled)
+        return _keep(v, filled)
     if t == "id":
-        u = v.str.upper()
+        u = pc.utf8_upper(v)
         if table == "payments" and col.name == "id_number":
             # kept: the bad number itself becomes a clue (R02); only the shape must be an ID's
-            flag(~_np(u.str.fullmatch(r"\d{17}[\dX]")) & filled, "reject.bad_id_format")
+            flag(~_rx(u, r"\d{17}[\dX]") & filled, "reject.bad_id_format")
         else:
             flag(~valid_mask(u) & filled, "reject.bad_id_checksum")
-        return _obj(u, filled)
+        return _keep(u, filled)
     if t == "date":
-        fmt = _np(v.str.fullmatch(_DATE_RE))
-        d = pd.to_datetime(_obj(v, fmt), format="%Y-%m-%d", errors="coerce")
-        flag((~fmt | d.isna().to_numpy()) & filled, "reject.bad_date")
-        return d.astype("datetime64[ns]")
+        fmt = _rx(v, _DATE_RE)
+        flag(~(fmt & _real_dates(v, fmt)) & filled, "reject.bad_date")
+        return _keep(v, filled & ~bad)
     if t in ("amount", "number", "int"):
         rx = {"amount": _AMOUNT_RE, "number": _NUMBER_RE, "int": _INT_RE}[t]
-        ok = _np(v.str.fullmatch(rx))
-        flag(_np(v.str.startswith("-")) & filled, "reject.negative")
+        ok = _rx(v, rx)
+        if t == "int":
+            ok &= _np(pc.less_equal(pc.utf8_length(pc.utf8_ltrim(v, "0")), 18))   # fits in 64 bits
+        flag(_np(pc.starts_with(v, "-")) & filled, "reject.negative")
         flag(~ok & filled, {"amount": "reject.bad_amount", "number": "reject.bad_number", "int": "reject.bad_int"}[t])
-        num = pd.to_numeric(_obj(v, ok & filled), errors="coerce")
-        return num.astype("Int64") if t == "int" else num.astype("float64")
+        good = ok & filled
+        src = _keep(v, good)
+        return pc.cast(src, pa.int64() if t == "int" else pa.float64())
     if t == "bool":
-        low = v.str.lower()
-        ok = _np(low.isin(list(_BOOL)))
+        low = pc.utf8_lower(v)
+        ok = _np(pc.is_in(low, value_set=pa.array(list(_BOOL), pa.string())))
         flag(~ok & filled, "reject.bad_bool")
-        return _obj(low, ok & filled).map(_BOOL, na_action="ignore").astype("boolean")
+        return _keep(pc.is_in(low, value_set=pa.array(_BOOL_TRUE, pa.string())), ok & filled)
     if t == "period":
-        ok = _np(v.str.fullmatch(_PERIOD_RE))
+        ok = _rx(v, _PERIOD_RE)
         flag(~ok & filled, "reject.bad_period")
-        return _obj(v, filled)
+        return _keep(v, filled)
     raise ValueError(f"unknown column type {t}")
 
 
@@ -508,38 +573,60 @@ def check_columns(spec: TableSpec, columns: list[str], label: str) -> list[str]:
     return [c for c in columns if c not in spec.column_names]
 
 
+def _duplicated(frame: pa.Table, key) -> np.ndarray:
+    """Rows whose key appeared on an earlier row (the first occurrence wins)."""
+    if len(key) == 1:
+        col = frame.column(key[0])
+        s = pd.Series(pd.arrays.ArrowExtensionArray(col))
+        return s.duplicated(keep="first").to_numpy()
+    return pd.DataFrame({k: pd.arrays.ArrowExtensionArray(frame.column(k)) for k in key}).duplicated(keep="first").to_numpy()
+
+
 def type_table(spec: TableSpec, raw: pd.DataFrame, file_label: str | None = None, offset: int = 0,
                rows: np.ndarray | None = None, dedupe: bool = True) -> TypedTable:
     """Validate and type one table (or one chunk of it). ``rows``: the file row number of every row of
-    ``raw`` (default: ``offset`` + 2 onwards). Raises PackageError when a required column is missing."""
+    ``raw`` (default: ``offset`` + 2 onwards). Raises PackageError when a required column is missing.
+    The typed frame is a pyarrow Table (types: ARROW_TYPES) of the valid rows."""
     fname = file_label or f"{spec.name}.csv"
-    ignored = check_columns(spec, list(raw.columns), fname)
+    if isinstance(raw, pa.Table):
+        raw_cols = list(raw.column_names)
+
+        def raw_value(col, i):
+            return str(raw.column(col)[int(i)].as_py())
+    else:
+        raw_cols = list(raw.columns)
+
+        def raw_value(col, i):
+            return str(raw[col].iat[i])
+    ignored = check_columns(spec, raw_cols, fname)
     n = len(raw)
     bad = np.zeros(n, dtype=bool)
     reason = np.empty(n, dtype=object)
     bad_col = np.empty(n, dtype=object)
     out = {}
     for c in spec.columns:
-        if c.name not in raw.columns:
-            out[c.name] = pd.Series([None] * n, dtype=object)
+        if c.name not in raw_cols:
+            out[c.name] = pa.nulls(n, ARROW_TYPES[c.type])
             continue
         before = bad.copy()
-        out[c.name] = _type_column(raw[c.name].reset_index(drop=True), c, bad, reason, spec.name)
+        out[c.name] = _type_column(raw.column(c.name) if isinstance(raw, pa.Table) else raw[c.name], c, bad, reason,
+                                   spec.name)
         bad_col[bad & ~before] = c.name
-    frame = pd.DataFrame(out)
-    if spec.key and dedupe:
-        dup = frame.duplicated(list(spec.key), keep="first").to_numpy() & ~bad
+    frame = pa.table(out)
+    if spec.key and dedupe and n:
+        dup = _duplicated(frame, spec.key) & ~bad
         reason[dup] = "reject.duplicate_key"
         bad_col[dup] = spec.key[0]
         bad |= dup
     rows = np.arange(n) + offset + 2 if rows is None else np.asarray(rows)
-    rejects = [Reject(fname, int(rows[i]), bad_col[i], str(raw[bad_col[i]].iat[i]) if bad_col[i] in raw.columns else "",
+    rejects = [Reject(fname, int(rows[i]), bad_col[i], raw_value(bad_col[i], i) if bad_col[i] in raw_cols else "",
                       reason[i]) for i in np.flatnonzero(bad)]
-    bad_ids = 0
-    if spec.name == "payments":
-        bad_ids = int((~valid_mask(frame["id_number"].fillna("")) & ~bad).sum())
     keep = ~bad
-    return TypedTable(spec.name, frame.loc[keep].reset_index(drop=True), rejects, ignored, n, bad_ids, rows[keep])
+    kept = frame.filter(pa.array(keep)) if bad.any() else frame
+    bad_ids = 0
+    if spec.name == "payments" and dedupe:      # (a chunk of a file: counted once for the whole file)
+        bad_ids = int((~valid_mask(kept.column("id_number"))).sum())
+    return TypedTable(spec.name, kept, rejects, ignored, n, bad_ids, rows[keep])
 
 
 def validate_source(spec: TableSpec, src: Source, chunk_rows: int = CHUNK_ROWS) -> TypedTable:
@@ -554,22 +641,24 @@ def validate_source(spec: TableSpec, src: Source, chunk_rows: int = CHUNK_ROWS) 
 def _validate_chunks(spec: TableSpec, src: Source, chunk_rows: int, exact: bool) -> TypedTable:
     bad_rows: list[Reject] = []
     parts: list[TypedTable] = []
-    for rows, chunk in src.chunks(chunk_rows, bad_rows, exact=exact):
+    for rows, chunk in src.chunks(chunk_rows, bad_rows, exact=exact, arrow=True):
         parts.append(type_table(spec, chunk, src.label, rows=rows, dedupe=False))
-    frame = pd.concat([p.frame for p in parts], ignore_index=True) if len(parts) > 1 else parts[0].frame
+        del chunk
+    frame = pa.concat_tables([p.frame for p in parts]) if len(parts) > 1 else parts[0].frame
     file_rows = np.concatenate([p.file_rows for p in parts]) if len(parts) > 1 else parts[0].file_rows
     rejects = bad_rows + [r for p in parts for r in p.rejects]
     if spec.key and len(frame):
-        dup = frame.duplicated(list(spec.key), keep="first").to_numpy()
+        dup = _duplicated(frame, spec.key)
         if dup.any():
             k = spec.key[0]
-            rejects += [Reject(src.label, int(file_rows[i]), k, str(frame[k].iat[i]), "reject.duplicate_key")
+            col = frame.column(k)
+            rejects += [Reject(src.label, int(file_rows[i]), k, str(col[int(i)].as_py()), "reject.duplicate_key")
                         for i in np.flatnonzero(dup)]
-            frame = frame.loc[~dup].reset_index(drop=True)
+            frame = frame.filter(pa.array(~dup))
             file_rows = file_rows[~dup]
     rejects.sort(key=lambda r: (r.row or 0))
-    bad_ids = sum(p.bad_id_rows for p in parts)
-    if spec.name == "payments" and len(parts) and bad_ids:
-        bad_ids = int((~valid_mask(frame["id_number"].fillna(""))).sum())
+    bad_ids = 0
+    if spec.name == "payments" and len(frame):
+        bad_ids = int((~valid_mask(frame.column("id_number"))).sum())
     return TypedTable(spec.name, frame, rejects, parts[0].ignored_columns, sum(p.rows_read for p in parts) + len(bad_rows),
                       bad_ids, file_rows)

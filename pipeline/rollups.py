@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
@@ -32,15 +34,29 @@ def _read(conn: Connection, sql: str) -> pd.DataFrame:
     return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
 
 
+def _arrow_str(codes: pd.Series) -> pa.Array:
+    arr = getattr(codes.array, "_pa_array", None)
+    if arr is None:
+        try:
+            arr = pa.array(codes.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            arr = pa.array(codes.astype(str).to_numpy(dtype=object), type=pa.string())
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
 def anc(codes: pd.Series, level: str) -> pd.Series:
     n = LEVEL_LEN[level]
-    return codes.str.slice(0, n) + "0" * (12 - n)
+    out = pc.binary_join_element_wise(pc.utf8_slice_codeunits(_arrow_str(codes), 0, n), "0" * (12 - n), "")
+    return pd.Series(out.to_numpy(zero_copy_only=False), index=codes.index, dtype=object)
 
 
 def code_level(codes: pd.Series) -> pd.Series:
-    c = codes.astype(str)
-    lvl = np.select([c.str.slice(2).eq("0" * 10), c.str.slice(4).eq("0" * 8), c.str.slice(6).eq("0" * 6),
-                     c.str.slice(9).eq("000")], ["province", "city", "county", "township"], "village")
+    c = _arrow_str(codes)
+
+    def zeros(start):
+        tail = pc.utf8_slice_codeunits(c, start, 12)
+        return np.asarray(pc.fill_null(pc.equal(tail, "0" * (12 - start)), False).to_numpy(zero_copy_only=False), dtype=bool)
+    lvl = np.select([zeros(2), zeros(4), zeros(6), zeros(9)], ["province", "city", "county", "township"], "village")
     return pd.Series(lvl, index=codes.index)
 
 
@@ -69,28 +85,125 @@ def _village_payments(conn) -> pd.DataFrame:
                        "FROM payments GROUP BY village_code, period, fund_code")
 
 
-def build_rollups(conn: Connection) -> None:
-    for name in schema.ROLLUP_TABLES:
-        delete_all(conn, getattr(schema, name))
-    funds = _read(conn, "SELECT fund_code, category, year, issuing_region_code, total_amount FROM funds")
+# --- what the roll-ups need from payments (and people): from SQL, or from the typed frames ----------------
+# ``fresh``: pyarrow Tables (pipeline.package_reader.ARROW_TYPES) whose rows are exactly what the table holds,
+# i.e. tables that the import has just loaded into empty tables. Their sums are computed in whole fen
+# (amounts have at most two decimals), so they are exact; the SQL path sums doubles.
+FRESH_COLUMNS = {"payments": ("village_code", "period", "fund_code", "id_number", "amount", "paid_date"),
+                 "people": ("id_number", "household_no")}
+
+
+def _fen(amount) -> pa.Array:
+    a = np.asarray(pc.fill_null(amount, 0.0).to_numpy(zero_copy_only=False), dtype=float)
+    return pa.array(np.round(a * 100.0).astype(np.int64))
+
+
+def _to_pandas(tbl: pa.Table, fen_cols=()) -> pd.DataFrame:
+    df = tbl.to_pandas()
+    for c in df.columns:
+        if c in fen_cols:
+            df[c] = df[c].astype(np.int64) / 100.0
+    return df
+
+
+def _group(tbl: pa.Table, keys: list[str], aggs: list[tuple], names: list[str]) -> pa.Table:
+    g = tbl.group_by(keys, use_threads=False).aggregate(aggs)
+    g = g.select([*(f"{c}_{f}" for c, f in aggs), *keys]).rename_columns([*names, *keys])
+    return g.sort_by([(k, "ascending") for k in keys])
+
+
+def fresh_payment_inputs(pay: pa.Table, people: pa.Table | None, funds: pd.DataFrame, as_of: str | None) -> dict:
+    """The payment aggregates of the roll-ups (see ``_sql_payment_inputs``) from the typed payments."""
+    cat = dict(zip(funds["fund_code"], funds["category"]))
+    fcodes = pc.unique(pay.column("fund_code")).to_pylist()
+    fcat = pa.array([cat.get(f) or "other" for f in fcodes], type=pa.string())
+    t = pa.table({"village_code": pay.column("village_code"), "period": pay.column("period"),
+                  "fund_code": pay.column("fund_code"), "id_number": pay.column("id_number"),
+                  "fen": _fen(pay.column("amount")),
+                  "category": pc.take(fcat, pc.index_in(pay.column("fund_code"), value_set=pa.array(fcodes, pa.string()))),
+                  "yr": pc.utf8_slice_codeunits(pay.column("period"), 0, 4)})
+    out = {}
+    out["month"] = _to_pandas(_group(t, ["village_code", "period", "category"], [("fen", "count"), ("fen", "sum")],
+                                     ["n", "amount"]), ["amount"])
+    out["fund"] = _to_pandas(_group(t, ["village_code", "fund_code"], [("fen", "count"), ("fen", "sum")],
+                                    ["n", "amount"]), ["amount"])
+    yr = _to_pandas(_group(t, ["village_code", "yr"], [("fen", "count"), ("fen", "sum")], ["n", "amount"]), ["amount"])
+    out["ind"] = yr.rename(columns={"n": "n_payments", "amount": "paid_amount"})[["village_code", "yr", "n_payments",
+                                                                                   "paid_amount"]]
+    out["year"] = yr.assign(year=yr["yr"].astype(int))[["village_code", "year", "n", "amount"]]
+    out["rec"] = _to_pandas(_group(t, ["fund_code", "village_code"], [("id_number", "count_distinct")],
+                                   ["n_recipients"]))[["fund_code", "village_code", "n_recipients"]]
+    # persons and households reached: distinct (village, year, person) first, then the household numbers
+    vyp = t.group_by(["village_code", "yr", "id_number"], use_threads=False).aggregate([])
+    if people is not None and len(people):
+        ppl = people.select(["id_number", "household_no"])
+        pos = pc.index_in(vyp.column("id_number"), value_set=ppl.column("id_number"))
+        hh_no = pc.take(ppl.column("household_no"), pos)
+    else:
+        hh_no = pa.nulls(len(vyp), pa.string())
+    vyp = vyp.append_column("hh", pc.coalesce(hh_no, vyp.column("id_number")))
+    hh = _group(vyp, ["village_code", "yr"], [("id_number", "count_distinct"), ("hh", "count_distinct")],
+                ["persons", "households"])
+    out["hh"] = _to_pandas(hh)[["village_code", "yr", "persons", "households"]]
+    if as_of is not None:
+        early = t.filter(pc.less_equal(pay.column("paid_date"), as_of))
+        out["asof"] = _to_pandas(_group(early, ["village_code", "fund_code"], [("fen", "sum")], ["amount"]),
+                                 ["amount"])[["village_code", "fund_code", "amount"]]
+    return out
+
+
+def _sql_payment_inputs(conn, funds: pd.DataFrame) -> dict:
+    """month: (village, period, category) n/amount; fund: (village, fund) n/amount; year: (village, year)
+    n/amount; rec: (fund, village) distinct recipients; hh: (village, yr) persons/households reached."""
     pv = _village_payments(conn)
     pv["n"] = pv["n"].astype("int64")
     pv["amount"] = pv["amount"].astype(float)
     pv = pv.merge(funds[["fund_code", "category"]], on="fund_code", how="left")
     pv["category"] = pv["category"].fillna("other")
+    out = {"month": pv.groupby(["village_code", "period", "category"], as_index=False, sort=False)[["n", "amount"]].sum(),
+           "fund": pv.groupby(["village_code", "fund_code"], as_index=False, sort=False)[["n", "amount"]].sum()}
+    pv["year"] = pv["period"].str.slice(0, 4).astype(int)
+    out["year"] = pv.groupby(["village_code", "year"], as_index=False, sort=False)[["n", "amount"]].sum()
+    rec = _read(conn, "SELECT fund_code, village_code, COUNT(DISTINCT id_number) AS n_recipients "
+                      "FROM payments GROUP BY fund_code, village_code")
+    rec["n_recipients"] = rec["n_recipients"].astype("int64")
+    out["rec"] = rec
+    out["hh"] = _read(conn, "SELECT p.village_code, substr(p.period,1,4) AS yr, COUNT(DISTINCT p.id_number) AS persons, "
+                            "COUNT(DISTINCT COALESCE(pe.household_no, p.id_number)) AS households "
+                            "FROM payments p LEFT JOIN people pe ON pe.id_number = p.id_number "
+                            "GROUP BY p.village_code, substr(p.period,1,4)")
+    return out
+
+
+def _latest_as_of(conn) -> str | None:
+    row = conn.execute(text("SELECT as_of_date FROM packages ORDER BY id DESC LIMIT 1")).first()
+    return None if row is None else str(row[0])[:10]
+
+
+def build_rollups(conn: Connection, fresh: dict | None = None) -> None:
+    """Rebuild the roll-ups. ``fresh`` (optional): typed pyarrow tables equal to what the database holds
+    (the importer passes the tables it has just loaded into empty ones): payments (with people, when
+    people is fresh or empty) are then aggregated in memory instead of sorted by SQL."""
+    for name in schema.ROLLUP_TABLES:
+        delete_all(conn, getattr(schema, name))
+    funds = _read(conn, "SELECT fund_code, category, year, issuing_region_code, total_amount FROM funds")
+    fresh = fresh or {}
+    pay_in = None
+    if "payments" in fresh and ("people" in fresh or _is_empty_table(conn, "people")):
+        pay_in = fresh_payment_inputs(fresh["payments"], fresh.get("people"), funds, _latest_as_of(conn))
+        fresh["_payment_inputs"] = pay_in          # for build_clue_rollups / build_indicator_rollups
+    else:
+        pay_in = _sql_payment_inputs(conn, funds)
 
     # agg_pay_month
-    m = expand_levels(pv, "village_code", ["period", "category"], {"n_payments": "n", "amount": "amount"})
+    m = expand_levels(pay_in["month"], "village_code", ["period", "category"], {"n_payments": "n", "amount": "amount"})
     insert_frame(conn, schema.agg_pay_month, m, replace=False)
 
     # agg_fund_region: per fund and region, allocated in / passed on / paid inside
     allocs = _read(conn, "SELECT fund_code, from_region_code, to_region_code, amount FROM allocations")
     allocs["amount"] = allocs["amount"].astype(float)
-    paid = expand_levels(pv, "village_code", ["fund_code"], {"paid_inside": "amount", "n_payments": "n"})
-    rec = _read(conn, "SELECT fund_code, village_code, COUNT(DISTINCT id_number) AS n_recipients "
-                      "FROM payments GROUP BY fund_code, village_code")
-    rec["n_recipients"] = rec["n_recipients"].astype("int64")
-    recs = expand_levels(rec, "village_code", ["fund_code"], {"n_recipients": "n_recipients"})
+    paid = expand_levels(pay_in["fund"], "village_code", ["fund_code"], {"paid_inside": "amount", "n_payments": "n"})
+    recs = expand_levels(pay_in["rec"], "village_code", ["fund_code"], {"n_recipients": "n_recipients"})
     ain = allocs.groupby(["fund_code", "to_region_code"], as_index=False)["amount"].sum().rename(
         columns={"to_region_code": "region_code", "amount": "allocated_in"})
     pon = allocs.groupby(["fund_code", "from_region_code"], as_index=False)["amount"].sum().rename(
@@ -108,12 +221,8 @@ def build_rollups(conn: Connection) -> None:
     insert_frame(conn, schema.agg_fund_region, fr, replace=False)
 
     # agg_region_year
-    pv["year"] = pv["period"].str.slice(0, 4).astype(int)
-    pay_y = expand_levels(pv, "village_code", ["year"], {"paid_amount": "amount", "n_payments": "n"})
-    hh = _read(conn, "SELECT p.village_code, substr(p.period,1,4) AS yr, COUNT(DISTINCT p.id_number) AS persons, "
-                     "COUNT(DISTINCT COALESCE(pe.household_no, p.id_number)) AS households "
-                     "FROM payments p LEFT JOIN people pe ON pe.id_number = p.id_number "
-                     "GROUP BY p.village_code, substr(p.period,1,4)")
+    pay_y = expand_levels(pay_in["year"], "village_code", ["year"], {"paid_amount": "amount", "n_payments": "n"})
+    hh = pay_in["hh"]
     hh["year"] = hh["yr"].astype(int)
     for c in ("persons", "households"):
         hh[c] = hh[c].astype("int64")
@@ -163,7 +272,11 @@ def build_rollups(conn: Connection) -> None:
     insert_frame(conn, schema.agg_region_year, ry, replace=False)
 
     build_complaint_rollups(conn)
-    build_flow_rollups(conn)
+    build_flow_rollups(conn, pay_in.get("asof"))
+
+
+def _is_empty_table(conn, name: str) -> bool:
+    return conn.execute(text(f"SELECT 1 FROM {name} LIMIT 1")).first() is None
 
 
 def _fill_region_population(regs: pd.DataFrame, ry: pd.DataFrame) -> None:
@@ -257,9 +370,10 @@ def build_complaint_rollups(conn: Connection) -> None:
     insert_frame(conn, schema.agg_complaints, out, replace=False)
 
 
-def build_clue_rollups(conn: Connection) -> None:
-    """agg_clues (per region and rule) and agg_anomaly (I01 per region), after detection."""
-    build_indicator_rollups(conn)   # agg_indicators (I01-I05 per region and year): see below
+def build_clue_rollups(conn: Connection, fresh: dict | None = None) -> None:
+    """agg_clues (per region and rule) and agg_anomaly (I01 per region), after detection. ``fresh``:
+    as for build_rollups (the same dict: it carries the payment aggregates build_rollups made)."""
+    build_indicator_rollups(conn, ((fresh or {}).get("_payment_inputs") or {}).get("ind"))
     for name in schema.CLUE_ROLLUP_TABLES:
         delete_all(conn, getattr(schema, name))
     c = _read(conn, "SELECT region_code, rule, COUNT(*) AS n, SUM(amount_at_risk) AS risk FROM clues GROUP BY region_code, rule")
@@ -289,7 +403,7 @@ def build_clue_rollups(conn: Connection) -> None:
     insert_frame(conn, schema.agg_anomaly, out, replace=False)
 
 
-def build_flow_rollups(conn: Connection) -> None:
+def build_flow_rollups(conn: Connection, paid_by_village_fund: pd.DataFrame | None = None) -> None:
     """agg_fund_flow: inflow, passed on, paid, ledger and "what left" per (fund, region), computed by the
     same code as R11/R12 (pipeline.rules.flows.Flows) so the fund-flow page and the clues agree. Payments
     and project expenses up to the package's as-of are summed in SQL per (village, fund) first; Flows
@@ -311,8 +425,11 @@ def build_flow_rollups(conn: Connection) -> None:
         return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
 
     stamp = pd.Timestamp(as_of)
-    pay = frame(_s(P.c.village_code, P.c.fund_code, _f.sum(P.c.amount).label("amount"))
-                .where(P.c.paid_date <= as_of).group_by(P.c.village_code, P.c.fund_code))
+    if paid_by_village_fund is not None:      # the same sums, from the importer's typed payments
+        pay = paid_by_village_fund
+    else:
+        pay = frame(_s(P.c.village_code, P.c.fund_code, _f.sum(P.c.amount).label("amount"))
+                    .where(P.c.paid_date <= as_of).group_by(P.c.village_code, P.c.fund_code))
     pay = pd.DataFrame({"payment_id": [f"s{i}" for i in range(len(pay))], "fund_code": pay["fund_code"].astype(object),
                         "village_code": pay["village_code"].astype(object), "amount": pay["amount"].astype(float),
                         "paid_date": pd.Series([stamp] * len(pay), dtype="datetime64[ns]")})
@@ -355,7 +472,7 @@ def first_digits(amounts) -> np.ndarray:
     return out
 
 
-def build_indicator_rollups(conn: Connection) -> None:
+def build_indicator_rollups(conn: Connection, pay_by_village_year: pd.DataFrame | None = None) -> None:
     """agg_indicators: per region (every level) and year, the additive parts of I01-I05.
     I01 payments (by their period's year) and those flagged by any payment clue; I02/I03 the ledger
     expenses (by entry_date's year) with their first-digit counts and how many are multiples of
@@ -364,8 +481,11 @@ def build_indicator_rollups(conn: Connection) -> None:
     delete_all(conn, schema.agg_indicators)
     rs = get_settings().rules
     parts = []
-    pay = _read(conn, "SELECT village_code, substr(period,1,4) AS yr, COUNT(*) AS n_payments, "
-                      "SUM(amount) AS paid_amount FROM payments GROUP BY village_code, substr(period,1,4)")
+    if pay_by_village_year is not None:
+        pay = pay_by_village_year.copy()
+    else:
+        pay = _read(conn, "SELECT village_code, substr(period,1,4) AS yr, COUNT(*) AS n_payments, "
+                          "SUM(amount) AS paid_amount FROM payments GROUP BY village_code, substr(period,1,4)")
     flag = _read(conn, "SELECT village_code, substr(period,1,4) AS yr, COUNT(*) AS flagged_payments, "
                        "SUM(amount) AS flagged_amount FROM payments WHERE payment_id IN "
                        "(SELECT record_id FROM clues WHERE table_name = 'payments') "

@@ -33,6 +33,10 @@ class Profile:
     invoice_lambda: float = 1.6         # extra invoices per expense >= 1,000 (Poisson)
     plants_per_rule: int = 3
     targets: dict = field(default_factory=dict)
+    # R18-safe spacing keyed on the counterparty's name (see _expense_counterparties); False keeps the
+    # historical key (shop index), which can let three small payments to the power company of one village
+    # fall into 7 days -- it did at province scale (6 false R18 clues with seed 1), not at demo/city seed 1
+    spacing_by_name: bool = False
 
 
 # Hengyang's first year on the platform (the figures the platform published), used at city scale.
@@ -49,7 +53,7 @@ PROFILES = {
                     plants_per_rule=3, targets=HENGYANG),
     "province": Profile(villages_per_county=None, hh_mean=50, periods=12, income_per_village=10,
                         expense_per_village=20, projects_per_village=1.0, complaints_per_village=0.19,
-                        plants_per_rule=5),
+                        plants_per_rule=5, spacing_by_name=True),
 }
 
 
@@ -67,6 +71,8 @@ class Package:
             raise ValueError(f"unknown scale {scale!r} (demo, city, province)")
         self.scale, self.seed = scale, seed
         self.prof = PROFILES[scale]
+        # the fund catalogue of this scale (the province adds its own items after the common ones)
+        self.templates = cat.TEMPLATES + (cat.PROVINCE_TEMPLATES if scale == "province" else ())
         self.rng = np.random.default_rng(seed)
         self.as_of = day(AS_OF)
         self.div = load_divisions()
@@ -275,10 +281,10 @@ class Package:
     def funds(self):
         rows = []
         self.item_of = {}
-        for t_i, t in enumerate(cat.TEMPLATES):
+        for t_i, t in enumerate(self.templates):
             codes = self.level_codes(t.level)
             self.item_of[t.key] = np.arange(len(rows), len(rows) + len(codes))
-            k = sum(1 for x in cat.TEMPLATES[:t_i] if x.level == t.level) + 1
+            k = sum(1 for x in self.templates[:t_i] if x.level == t.level) + 1
             for c in codes:
                 prefix = c[:LEVEL_DIGITS[t.level]]
                 region = "" if t.level == "province" else self.name_of[c]
@@ -297,7 +303,7 @@ class Package:
 
     def item(self, key: str, v) -> np.ndarray:
         """The fund item of template ``key`` that covers village(s) ``v``."""
-        t = next(x for x in cat.TEMPLATES if x.key == key)
+        t = next(x for x in self.templates if x.key == key)
         return self.item_of[key][self.level_index(t.level)[v]]
 
     # ------------------------------------------------------------------ background payments
@@ -310,7 +316,7 @@ class Package:
             "poverty_person": poor & (age >= 1), "poverty_adult": poor & (age >= 18) & (age <= 60),
             "tekun": single & poor & (age >= 60), "tekun_old": single & poor & (age >= 75),
             "disabled_poor": (self.p_dis > 0) & poor & (age >= 1), "disabled_severe": (self.p_dis > 0) & (self.p_dis <= 2) & (age >= 1),
-            "age80": (age >= 80) & (age <= 89), "age90": age >= 90,
+            "age80": (age >= 80) & (age <= 89), "age90": age >= 90, "age60": age >= 60,
             "pupil": (age >= 6) & (age <= 15) & poor, "highschool": (age >= 15) & (age <= 18) & poor,
             "student": (age >= 16) & (age <= 22) & poor, "poor_old": (age >= 65) & poor,
         }[key]
@@ -319,7 +325,7 @@ class Package:
     def payments(self):
         rng, P = self.rng, self.prof.periods
         parts = []
-        for t in cat.TEMPLATES:
+        for t in self.templates:
             if t.mode == cat.PROJECT:
                 continue
             elig = self.eligible(t.elig)
@@ -363,7 +369,7 @@ class Package:
             factor = (tgt * 100 * 0.999 - fixed) / self.pay["amt"][var].sum()
             self.pay["amt"][var] = np.round(self.pay["amt"][var] * factor).astype(np.int64)
         self.npay = len(self.pay["p"])
-        mt_cat = np.array([cat.TEMPLATES[t].category in cat.MEANS_TESTED for t in self.f_tpl])
+        mt_cat = np.array([self.templates[t].category in cat.MEANS_TESTED for t in self.f_tpl])
         self.mt_recipient = np.zeros(self.np, dtype=bool)
         self.mt_recipient[self.pay["p"][mt_cat[self.pay["f"]]]] = True
         self.recipient = np.zeros(self.np, dtype=bool)
@@ -502,7 +508,7 @@ class Package:
     # ------------------------------------------------------------------ projects, ledger, invoices
     def projects(self):
         rng, prof = self.rng, self.prof
-        ptpl = [t for t in cat.TEMPLATES if t.mode == cat.PROJECT]
+        ptpl = [t for t in self.templates if t.mode == cat.PROJECT]
         k = rng.poisson(prof.projects_per_village, self.nv)
         v = np.repeat(np.arange(self.nv), k)
         n = len(v)
@@ -607,9 +613,15 @@ class Package:
         e["cadre_person"] = cadre
         e["cp_kind"][(cp_kind == 0) & (cadre < 0)] = 4
         approved = (e["amount"] >= 500000) | (e["cp_kind"] == 0) | (rng.random(n) < 0.45)
-        # spacing of the small unapproved ones per (village, counterparty)
+        # spacing of the small unapproved ones per (village, counterparty): the newspaper (kind 1) and the
+        # power company (kind 2) are one counterparty whatever ``shop`` says (write.py names them by city
+        # and county), so ``shop`` only tells shops and firms (kinds 3, 4) apart. Demo and city keep the
+        # old key (Profile.spacing_by_name False) so that their seeds give the same bytes as before.
         small = np.flatnonzero(~approved)
-        key = e["v"][small] * 100 + e["cp_kind"][small] * 10 + e["shop"][small]
+        shop_key = e["shop"][small]
+        if self.prof.spacing_by_name:
+            shop_key = np.where(e["cp_kind"][small] >= 3, shop_key, 0)
+        key = e["v"][small] * 100 + e["cp_kind"][small] * 10 + shop_key
         order = np.lexsort((e["date"][small], key))
         s = small[order]
         k = key[order]

@@ -131,6 +131,15 @@ TEMPLATES = (
       elig="poor_old", rate=0.5),
 )
 
+# Province scale only (appended after TEMPLATES, so demo and city are unchanged): the basic pension of
+# the rural residents' pension scheme (城乡居民基础养老金), paid monthly through the 一卡通 to residents
+# aged 60 and over -- the largest 惠民惠农 payment by count. 113 yuan a month is the standard used here
+# (our reading of Hunan's 2023 minimum; not checked against a published table).
+PROVINCE_TEMPLATES = (
+    T("yanglaojin", "城乡居民基础养老金", "elderly_subsidy", "person", "province", PERIODIC, std_annual=1356,
+      elig="age60", rate=0.95),
+)
+
 MEANS_TESTED = ("subsistence_allowance", "extreme_poverty_support", "housing_renovation", "education_aid", "medical_aid")
 
 # Project works by kind: (name suffix, unit, quantity range, quantity is whole)

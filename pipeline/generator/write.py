@@ -40,7 +40,7 @@ def allocations(k, pl) -> None:
     sp["item"] = sp["item"].astype(np.int64)
     sp["v"] = sp["v"].astype(np.int64)
     tpl = np.array(k.f_tpl)[sp["item"].to_numpy()]
-    terminal = np.array([t.terminal if t.mode == cat.PROJECT else "township" for t in cat.TEMPLATES], dtype=object)[tpl]
+    terminal = np.array([t.terminal if t.mode == cat.PROJECT else "township" for t in k.templates], dtype=object)[tpl]
     sp["node"] = np.where(terminal == "village", k.v_code[sp["v"].to_numpy()], k.towns[k.v_town[sp["v"].to_numpy()]])
     node = sp.groupby(["item", "node"], sort=True)["amt"].sum()
     amounts = node.to_dict()

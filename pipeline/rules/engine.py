@@ -182,15 +182,37 @@ def latest_as_of(engine: Engine) -> dt.date | None:
     return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)[:10])
 
 
-def load_tables(engine: Engine, names=None) -> dict[str, pd.DataFrame]:
-    """Typed frames of the tables the rules need and the package carried (only the columns they read)."""
+def frame_from_arrow(tbl: pa.Table, name: str, columns=None) -> pd.DataFrame:
+    """The frame ``read_table`` would return, from the importer's typed pyarrow table of ``name``
+    (pipeline.package_reader.ARROW_TYPES: dates as ISO text) instead of the database."""
+    spec = TABLES[name]
+    cols = [c for c in (columns or spec.column_names) if c in tbl.column_names]
+    out = {}
+    for c in cols:
+        kind = spec.col(c).type
+        arr = tbl.column(c)
+        if kind == "date":
+            arr = pc.cast(pc.utf8_slice_codeunits(arr, 0, 10), pa.date32())
+        elif kind not in ("amount", "number", "int", "bool"):       # text: shared with the importer's table
+            out[c] = pd.Series(pd.arrays.ArrowStringArray(arr.cast(pa.string())))
+            continue
+        out[c] = _to_pandas(arr.chunks if arr.num_chunks else [arr.combine_chunks()], kind)
+    return pd.DataFrame(out)
+
+
+def load_tables(engine: Engine, names=None, fresh: dict | None = None) -> dict[str, pd.DataFrame]:
+    """Typed frames of the tables the rules need and the package carried (only the columns they read).
+    ``fresh``: pyarrow tables the importer has just loaded into empty tables (exactly what the database
+    holds): taken from memory instead of read back."""
     present = tables_present(engine)
     wanted = set(names) if names is not None else {t for r in RULES.values() for t in r.needs} | set(OPTIONAL)
-    return {n: read_table(engine, n, COLUMNS.get(n)) for n in sorted(wanted & present)}
+    fresh = fresh or {}
+    return {n: (frame_from_arrow(fresh[n], n, COLUMNS.get(n)) if isinstance(fresh.get(n), pa.Table)
+                else read_table(engine, n, COLUMNS.get(n))) for n in sorted(wanted & present)}
 
 
 def detect(engine: Engine, as_of: dt.date | None = None, settings: RuleSettings | None = None,
-           rules: list[str] | None = None) -> RuleResult:
+           rules: list[str] | None = None, fresh: dict | None = None) -> RuleResult:
     """Load the package from the database, run the rules, and replace `clues` and `rule_runs` in one
     transaction. A clue found again (same rule and record_id) keeps its clue_id, status and
     detected_at, so an analyst's work survives re-detection. ``result.clues`` gets those columns too."""
@@ -198,7 +220,7 @@ def detect(engine: Engine, as_of: dt.date | None = None, settings: RuleSettings 
     if as_of is None:
         raise ValueError("no package has been imported (the packages table is empty) and no as_of was given")
     t0 = time.perf_counter()
-    tables = load_tables(engine)
+    tables = load_tables(engine, fresh=fresh)
     load_secs = time.perf_counter() - t0
     result = run_rules(tables, as_of, settings, rules)
     del tables
