@@ -10,6 +10,7 @@ from components.figures import empty_figure
 from components.flows import (EXPAND_STEP, GAP_FIELDS, MAX_LIMIT, click_key, export_file, gap_columns, gap_rows,
                               kpi_row, limits_from, sankey_figure)
 from components.shell import breadcrumb
+from core.audit import log_event
 from core.i18n import t
 from core.scope import LEVELS, level_of
 from core.viewer import current_lang, current_scope
@@ -143,11 +144,7 @@ def export(_csv, _xlsx, state):
         return no_update
     s["region"] = crumbs[-1]["code"]
     rows = gap_rows(flows.gaps(scope, *_args(s)), lang)
-    try:
-        from core.audit import log_event
-        log_event("export", "/flows", detail={"table_name": "flows.gaps", "format": fmt, "rows": len(rows),
-                                              "region": s["region"], "fund": s["fund"], "category": s["category"]})
-    except ImportError:  # pragma: no cover
-        pass
+    log_event("export", "/flows", detail={"table_name": "flows.gaps", "format": fmt, "rows": len(rows),
+                                          "region": s["region"], "fund": s["fund"], "category": s["category"]})
     cols = [(c, t(f"flows.col.{c}", lang)) for c in GAP_FIELDS]
     return export_file(rows, cols, fmt, f"fund-flow-gaps-{s['region']}")

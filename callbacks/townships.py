@@ -11,6 +11,7 @@ from components.flows import export_file
 from components.shell import breadcrumb
 from components.townships import (METRICS, TABLE_FIELDS, fence_text, fences, ranking_figure, small_multiples,
                                   table_columns, table_rows)
+from core.audit import log_event
 from core.i18n import t
 from core.viewer import current_lang, current_scope
 from data_access import meta, townships
@@ -120,11 +121,7 @@ def export(_csv, _xlsx, state):
     if county is None:
         return no_update
     rows = table_rows(df, s["metric"], lang)
-    try:
-        from core.audit import log_event
-        log_event("export", "/townships", detail={"table_name": "townships.ranking", "format": fmt, "rows": len(rows),
-                                                  "county": county, "year": s["year"], "metric": s["metric"]})
-    except ImportError:  # pragma: no cover
-        pass
+    log_event("export", "/townships", detail={"table_name": "townships.ranking", "format": fmt, "rows": len(rows),
+                                              "county": county, "year": s["year"], "metric": s["metric"]})
     cols = [(c, t(f"townships.col.{c}", lang)) for c in TABLE_FIELDS]
     return export_file(rows, cols, fmt, f"townships-{county}-{s['year'] or 'all'}")
