@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, no_update
 
-from components.drill_export import crumbs, export_frame
+from components.drill_export import crumbs, export_choice, export_frame
 from components.export import download
 from components.household import (MEMBER_COLUMNS, PAYMENT_COLUMNS, kpis, member_rows, payment_rows, result_rows,
                                   title)
@@ -77,10 +77,8 @@ def export_table(table: str, state: dict, lang: str):
     prevent_initial_call=True,
 )
 def export(clicks, state):
-    trig = ctx.triggered_id
-    if not isinstance(trig, dict) or not any(c for c in (clicks or []) if c):
-        return no_update
-    df = export_table(str(trig.get("table")), state or {}, current_lang())
+    choice = export_choice(ctx.triggered_id, clicks)
+    df = export_table(choice[0], state or {}, current_lang()) if choice else None
     if df is None:
         return no_update
-    return download(df, "xlsx" if trig.get("fmt") == "xlsx" else "csv", f"household_{trig.get('table')}")
+    return download(df, choice[1], f"household_{choice[0]}")

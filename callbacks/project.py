@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, no_update
 
-from components.drill_export import crumbs, export_frame
+from components.drill_export import crumbs, export_choice, export_frame
 from components.export import download
 from components.figures import empty_figure
 from components.project import (BENEFICIARY_COLUMNS, CLUE_COLUMNS, PAYMENT_COLUMNS, SEARCH_COLUMNS, beneficiary_rows,
@@ -89,12 +89,9 @@ def export_table(table: str, state: dict, lang: str):
     prevent_initial_call=True,
 )
 def export(clicks, state):
-    trig = ctx.triggered_id
-    if not isinstance(trig, dict) or not any(c for c in (clicks or []) if c):
-        return no_update
-    lang = current_lang()
-    df = export_table(str(trig.get("table")), state or {}, lang)
+    choice = export_choice(ctx.triggered_id, clicks)
+    df = export_table(choice[0], state or {}, current_lang()) if choice else None
     if df is None:
         return no_update
     name = (state or {}).get("project") or "search"
-    return download(df, "xlsx" if trig.get("fmt") == "xlsx" else "csv", f"project_{name}_{trig.get('table')}")
+    return download(df, choice[1], f"project_{name}_{choice[0]}")

@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from dash import ALL, Input, Output, State, callback, ctx, no_update
 
-from components.drill_export import crumbs, export_frame
+from components.drill_export import crumbs, export_choice, export_frame
 from components.export import download
 from components.figures import empty_figure
 from components.village import (HOUSEHOLD_COLUMNS, INVOICE_COLUMNS, LEDGER_COLUMNS, PROJECT_COLUMNS,
@@ -161,13 +161,10 @@ def export_table(table: str, state: dict, ledger_request: dict | None, lang: str
     State(Ids.STATE, "data"), State(Ids.LEDGER, "getRowsRequest"),
     prevent_initial_call=True,
 )
-def export(_clicks, state, ledger_request):
-    trig = ctx.triggered_id
-    if not isinstance(trig, dict) or not any(c for c in (_clicks or []) if c):
-        return no_update
-    lang = current_lang()
-    df = export_table(str(trig.get("table")), state or {}, ledger_request, lang)
+def export(clicks, state, ledger_request):
+    choice = export_choice(ctx.triggered_id, clicks)
+    df = export_table(choice[0], state or {}, ledger_request, current_lang()) if choice else None
     if df is None:
         return no_update
     code = (state or {}).get("village") or ""
-    return download(df, "xlsx" if trig.get("fmt") == "xlsx" else "csv", f"village_{code}_{trig.get('table')}")
+    return download(df, choice[1], f"village_{code}_{choice[0]}")

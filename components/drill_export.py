@@ -75,6 +75,14 @@ def export_buttons(page: str, table: str, lang: str):
     ], className="ms-auto")
 
 
+def export_choice(trig, clicks) -> tuple[str, str] | None:
+    """(table, fmt) of the export button of ``export_buttons`` that was clicked, from the callback's
+    ``ctx.triggered_id`` and the buttons' n_clicks; None when nothing was really clicked."""
+    if not isinstance(trig, dict) or not any(c for c in (clicks or []) if c):
+        return None
+    return str(trig.get("table")), "xlsx" if trig.get("fmt") == "xlsx" else "csv"
+
+
 def table_header(title: str, page: str, table: str, lang: str, note: str | None = None):
     return html.Div([html.H5(title, className="mb-0 me-3"),
                      html.Span(note or "", className="text-muted small"),
