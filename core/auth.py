@@ -702,7 +702,7 @@ def init_security(app, database_url: str | None = None) -> None:
 
 
 def _force_debug_off(app) -> None:
-    """Outside development ``app.run(debug=True)`` runs without debug (no tracebacks, no dev tools)."""
+    """Outside development a request to run the app in debug mode is ignored (no tracebacks, no dev tools)."""
     original = app.run
 
     def run(*args, **kwargs):
