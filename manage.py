@@ -4,7 +4,8 @@
     python manage.py generate --scale demo --seed 1 --out out/demo
     python manage.py import out/demo
     python manage.py detect [--evaluate truth.csv] [--export clues.csv]
-    python manage.py users create NAME --role analyst --scope 430421
+    python manage.py users create NAME --role analyst --scope 430421 [--person-id ID]
+    python manage.py complaints subjects subjects.csv     (who complaints are about)
     python manage.py bench {generate,import,detect,dashboard,pipeline}
 
 Each command lives in its own module, which exposes ``add_cli(subparsers)``; the parser it
@@ -23,6 +24,7 @@ COMMAND_MODULES = (
     "core.auth_cli",
     "pipeline.bench",
     "pipeline.demo",
+    "pipeline.complaint_subjects",
 )
 
 

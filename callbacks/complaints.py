@@ -7,7 +7,7 @@ import re
 from urllib.parse import urlencode
 
 from components.export import download
-from dash import ALL, Input, Output, State, callback, ctx
+from dash import ALL, Input, Output, State, callback, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components import complaints as cc
@@ -16,10 +16,10 @@ from components.shell import breadcrumb
 from core.audit import log_event
 from core.i18n import t
 from core.scope import CHILD_LEVEL, level_of
-from core.viewer import current_lang, current_scope
+from core.viewer import current_lang, current_scope, current_viewer
 from data_access import complaints as dac
 from data_access import meta
-from pages.complaints import EXPORT, TABLES, Ids
+from pages.complaints import EXPORT, SUBJECT_REMOVE, TABLES, Ids
 
 EXPORT_LIMIT = 50000
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -170,7 +170,7 @@ def list_rows(request, state):
 
 
 @callback(
-    Output(Ids.DETAIL, "children"),
+    Output(Ids.DETAIL, "children"), Output(Ids.DETAIL_ID, "data"),
     Input(Ids.LIST_GRID, "cellClicked"), Input(Ids.R22_GRID, "cellClicked"), Input(Ids.R23_GRID, "cellClicked"),
     prevent_initial_call=True,
 )
@@ -181,7 +181,36 @@ def detail(*clicks):
     cid = click.get("rowId") if isinstance(click, dict) else None
     if not isinstance(cid, str) or not cid:
         raise PreventUpdate
-    return cc.detail_card(dac.complaint_detail(current_scope(), cid), current_lang())
+    d = dac.complaint_detail(current_scope(), cid)
+    return cc.detail_card(d, current_lang()), (d["complaint_id"] if d else None)
+
+
+@callback(
+    Output(Ids.SUBJECT_LIST, "children"), Output(Ids.SUBJECT_MSG, "children"), Output(Ids.SUBJECT_INPUT, "value"),
+    Output(Ids.SUBJECTS, "style"),
+    Input(Ids.DETAIL_ID, "data"), Input(Ids.SUBJECT_ADD, "n_clicks"), Input(Ids.SUBJECT_INPUT, "n_submit"),
+    Input({"type": SUBJECT_REMOVE, "ref": ALL}, "n_clicks"),
+    State(Ids.SUBJECT_INPUT, "value"),
+    prevent_initial_call=True,
+)
+def subjects(cid, _add, _submit, _removes, id_number):
+    """Record or remove who the opened complaint is about. The complaint id and the ID number are
+    wishes: data_access checks the role (complaint officer), the scope and the ID number."""
+    viewer, lang = current_viewer(), current_lang()
+    scope = viewer.scope
+    if not isinstance(cid, str) or not cid or not scope.complaints:
+        return [], None, no_update, {"display": "none"}
+    trig, msg, value = ctx.triggered_id, None, no_update
+    if trig in (Ids.SUBJECT_ADD, Ids.SUBJECT_INPUT) and (_add or _submit):
+        err = dac.change_subject(scope, viewer.username, cid, "add", id_number=id_number)
+        msg = t(err or "complaints.subject.added", lang)
+        value = no_update if err else ""
+        msg = html.Span(msg, className="text-danger" if err else "text-success")
+    elif isinstance(trig, dict) and trig.get("type") == SUBJECT_REMOVE and ctx.triggered[0].get("value"):
+        err = dac.change_subject(scope, viewer.username, cid, "remove", ref=trig.get("ref"))
+        msg = html.Span(t(err or "complaints.subject.removed", lang), className="text-danger" if err else "text-success")
+    items = dac.subjects(scope, cid)
+    return cc.subject_list(items, lang, SUBJECT_REMOVE), msg, value, {"display": "block"}
 
 
 @callback(

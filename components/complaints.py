@@ -378,3 +378,18 @@ def detail_card(d: dict | None, lang: str):
                   html.Dd(value if value not in (None, "") else "—", className="col-sm-9 mb-1")]
     return dbc.Card(dbc.CardBody([html.H6(t("complaints.detail", lang, id=d["complaint_id"])),
                                   html.Dl(items, className="row small mb-0")]), className="mb-3")
+
+
+def subject_list(items: list[dict], lang: str, remove_type: str):
+    """The recorded subjects of a complaint (ID numbers as data_access returned them: masked unless
+    the viewer has pii), each with a remove button keyed by an opaque ref."""
+    if not items:
+        return html.Div(t("complaints.subject.none", lang), className="text-muted small")
+    return html.Ul([
+        html.Li([html.Code(s["id_number"], className="me-2 subject-id"),
+                 html.Span(t("complaints.subject.recorded", lang, by=s["recorded_by"], at=s["recorded_at"]),
+                           className="text-muted small me-2"),
+                 dbc.Button(t("complaints.subject.remove", lang), id={"type": remove_type, "ref": s["ref"]},
+                            size="sm", color="link", className="p-0 align-baseline")],
+                className="mb-1")
+        for s in items], className="list-unstyled mb-2 small")

@@ -7,12 +7,20 @@ sensitive keys are replaced by ``[redacted]`` before anything is written.
 
 A failure to write the audit row raises: a view of personal data that cannot be audited must not
 be served.
+
+Flooding: refusals of requests without a session (no login, a foreign origin, a throttled login)
+cost an attacker nothing, so they are capped per address and action: the first ``ANON_BUDGET`` in a
+window of ``ANON_WINDOW`` seconds are written one by one, the rest are counted and written as one
+``audit_suppressed`` row (address, action, count, window) once the window has passed. The cap is per
+worker process. Events of signed-in users are never capped.
 """
 from __future__ import annotations
 
 import datetime as dt
 import getpass
 import json
+import threading
+import time
 
 from core.security import redact
 
@@ -71,11 +79,41 @@ def _request_addr() -> str | None:
     return None
 
 
+ANON_BUDGET = 30
+ANON_WINDOW = 60.0
+ANON_KEYS = 10000          # beyond this many (address, action) pairs, further addresses share one key
+_clock = time.monotonic
+_anon: dict[tuple[str, str], list] = {}      # key -> [window start (clock), wall-clock start, written, suppressed]
+_anon_lock = threading.Lock()
+
+
+def _anon_admit(addr: str, action: str) -> tuple[bool, list[dict]]:
+    """(write this row?, summaries of windows that have ended) for an anonymous refusal."""
+    now = _clock()
+    done = []
+    with _anon_lock:
+        for key, (start, wall, _, suppressed) in list(_anon.items()):
+            if now - start >= ANON_WINDOW:
+                del _anon[key]
+                if suppressed:
+                    done.append({"addr": key[0], "action": key[1], "suppressed": suppressed,
+                                 "window_from": wall.isoformat(timespec="seconds"),
+                                 "window_seconds": ANON_WINDOW})
+        key = (addr or "?", action)
+        if key not in _anon and len(_anon) >= ANON_KEYS:
+            key = ("*", action)
+        entry = _anon.setdefault(key, [now, _now(), 0, 0])
+        if entry[2] < ANON_BUDGET:
+            entry[2] += 1
+            return True, done
+        entry[3] += 1
+        return False, done
+
+
 def log_event(action: str, target: str = "", result: str = "ok", detail: dict | None = None, engine=None,
               actor: str | None = None, user_id: int | None = None) -> None:
     """Append one audit row. ``actor``/``user_id`` override the request's viewer (command line,
     failed logins); outside a request without ``actor`` the actor is ``cli:<os user>``."""
-    from core.auth_schema import audit_log
     from core.viewer import current_viewer
     viewer = current_viewer()
     addr = _request_addr()
@@ -89,6 +127,15 @@ def log_event(action: str, target: str = "", result: str = "ok", detail: dict | 
                 actor = "cli"
         else:
             actor = ""
+    if not actor and result == "denied" and addr is not None:
+        write, summaries = _anon_admit(addr, str(action)[:40])
+        for summ in summaries:
+            _insert({"at": _now(), "user_id": None, "username": "", "remote_addr": summ["addr"][:64],
+                     "action": "audit_suppressed", "target": summ["action"], "result": "denied",
+                     "detail": json.dumps(summ, ensure_ascii=False)}, engine)
+        if not write:
+            _note(str(action)[:40])
+            return
     row = {
         "at": _now(),
         "user_id": user_id,
@@ -99,9 +146,14 @@ def log_event(action: str, target: str = "", result: str = "ok", detail: dict | 
         "result": str(result)[:16],
         "detail": json.dumps(sanitize(detail), ensure_ascii=False, default=str) if detail else None,
     }
+    _insert(row, engine)
+    _note(row["action"])
+
+
+def _insert(row: dict, engine=None) -> None:
+    from core.auth_schema import audit_log
     with engine_for(engine).begin() as conn:
         conn.execute(audit_log.insert().values(**row))
-    _note(row["action"])
 
 
 def _note(action: str) -> None:

@@ -170,6 +170,19 @@ complaints = Table(
     Index("ix_complaints_region_date", "region_code", "received_date"),
 )
 
+# Who a complaint is about (被反映人): not in the data package (complaints.csv has no such column), so
+# the complaint officers record it in the app (or load it with `manage.py complaints subjects`). It is
+# what lets "a complaint about an official is never shown to that official" work (users.person_id).
+# Kept apart from `complaints`, so a re-import never drops it.
+complaint_subjects = Table(
+    "complaint_subjects", metadata,
+    Column("complaint_id", String(40), primary_key=True),
+    Column("id_number", String(18), primary_key=True),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("recorded_by", String(64), nullable=False),
+    Index("ix_complaint_subjects_id", "id_number", "complaint_id"),
+)
+
 # --- comparison registers ----------------------------------------------------------------------
 officials = Table(
     "officials", metadata,

@@ -37,6 +37,24 @@ def invalidate() -> None:
     c.set("__data_version__", version)
 
 
+def _person_key(person_id: str) -> tuple:
+    return ("__person_version__", person_id)
+
+
+def _person_versions(c, args) -> tuple:
+    """For a viewer linked to an ID number (Scope.person_id), the version of what is recorded about
+    that person (complaint subjects): recording a subject re-keys that viewer's entries only."""
+    return tuple(int(c.get(_person_key(a.person_id), 0)) for a in args
+                 if getattr(a, "person_id", None) and hasattr(a, "region_code"))
+
+
+def invalidate_person(person_id: str) -> None:
+    """Forget what was cached for viewers linked to ``person_id`` (everyone else keeps theirs)."""
+    c = get_cache()
+    key = _person_key(str(person_id))
+    c.set(key, int(c.get(key, 0)) + 1)
+
+
 def memoize(fn):
     """Memoize on (name, args, kwargs, database, data version). Disabled with CACHE_DISABLED=1."""
     name = f"{fn.__module__}.{fn.__qualname__}"
@@ -46,7 +64,8 @@ def memoize(fn):
         if os.environ.get("CACHE_DISABLED") == "1":
             return fn(*args, **kwargs)
         c = get_cache()
-        key = (name, get_settings().database_url, data_version(), args, tuple(sorted(kwargs.items())))
+        key = (name, get_settings().database_url, data_version(), _person_versions(c, args),
+               args, tuple(sorted(kwargs.items())))
         hit = c.get(key, default=_MISS)
         if hit is not _MISS:
             return hit

@@ -16,7 +16,7 @@ import re
 import uuid
 
 import pandas as pd
-from sqlalchemy import and_, case, distinct, false, func, insert, literal, or_, select, update
+from sqlalchemy import and_, case, distinct, exists, func, insert, or_, select, true, update
 
 from core import schema
 from core.idnumber import mask_id, mask_name
@@ -123,7 +123,7 @@ def _num(v) -> float | None:
 
 def _where(scope: Scope, cols: dict, filters: dict | None, filter_model: dict | None) -> list:
     f = filters or {}
-    conds = [in_scope(C.c.region_code, scope)]
+    conds = [in_scope(C.c.region_code, scope), not_about_viewer(scope)]
     region = f.get("region")
     if region:
         code = resolve_region(scope, region)
@@ -338,6 +338,16 @@ def _record(table: str, record_id: str) -> dict | None:
     return {k: _plain(None if (not isinstance(v, str) and pd.isna(v)) else v) for k, v in df.iloc[0].to_dict().items()}
 
 
+def not_about_viewer(scope: Scope):
+    """Clues on a complaint (R22/R23) follow the complaint: none on a complaint about the viewer
+    (see data_access.complaints.not_about_viewer)."""
+    if scope is None or not scope.person_id:
+        return true()
+    S = schema.complaint_subjects
+    return or_(C.c.table_name != "complaints",
+               ~exists().where(S.c.complaint_id == C.c.record_id, S.c.id_number == scope.person_id))
+
+
 def _in_scope_clues(scope: Scope, clue_ids) -> pd.DataFrame:
     ids = []
     for c in clue_ids or []:
@@ -348,7 +358,8 @@ def _in_scope_clues(scope: Scope, clue_ids) -> pd.DataFrame:
     if not ids or scope is None or scope.is_empty:
         return pd.DataFrame(columns=["clue_id", "rule", "record_id", "region_code", "status"])
     return read_df(select(C.c.clue_id, C.c.rule, C.c.record_id, C.c.region_code, C.c.status)
-                   .where(C.c.clue_id.in_(ids[:MAX_BATCH]), in_scope(C.c.region_code, scope)))
+                   .where(C.c.clue_id.in_(ids[:MAX_BATCH]), in_scope(C.c.region_code, scope),
+                          not_about_viewer(scope)))
 
 
 @memoize
@@ -364,7 +375,7 @@ def clue_detail(scope: Scope, clue_id) -> dict | None:
     df = read_df(select(C, W.c.batch_id, W.c.assigned_region, W.c.dismiss_reason, W.c.outcome, W.c.recovered,
                         W.c.returned, W.c.note)
                  .select_from(C.outerjoin(W, W.c.clue_id == C.c.clue_id))
-                 .where(C.c.clue_id == cid, in_scope(C.c.region_code, scope)))
+                 .where(C.c.clue_id == cid, in_scope(C.c.region_code, scope), not_about_viewer(scope)))
     if df.empty:
         return None
     row = {k: _plain(None if (not isinstance(v, str) and pd.isna(v)) else v) for k, v in df.iloc[0].to_dict().items()}

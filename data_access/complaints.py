@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import false, func, or_, select, true
+from sqlalchemy import delete, exists, false, func, insert, or_, select, true
 
 from core import schema
 from core.scope import Scope, level_of
@@ -34,6 +34,7 @@ from data_access.cache import memoize
 
 C = schema.agg_complaints
 K = schema.complaints
+S = schema.complaint_subjects
 CHANNELS = ("online", "letter", "visit", "phone", "wechat")
 CATEGORIES = ("livelihood_funds", "poverty_alleviation", "village_finance", "work_style", "other")
 COUNTS = ("received", "accepted", "closed", "substantiated", "accepted_in_time", "closed_in_time", "extensions")
@@ -88,14 +89,14 @@ def _agg_where(stmt, period_from, period_to):
 
 
 def not_about_viewer(scope: Scope):
-    """Hook: "a complaint about an official is never shown to that official" (scope.person_id).
-
-    The package's complaints carry no subject column (data-package.md), so this cannot be checked
-    from the package: the filter is TRUE for now. When the spec gains a subject (say
-    ``subject_id_number``), return ``or_(K.c.subject_id_number.is_(None),
-    K.c.subject_id_number != scope.person_id)`` here: every row-level query below uses it.
-    """
-    return true()
+    """"A complaint about an official is never shown to that official": for a viewer linked to an ID
+    number (``scope.person_id``, from users.person_id), no complaint whose recorded subject
+    (complaint_subjects, 被反映人) is that ID number. Every row-level query of complaints uses it.
+    Statistics (the roll-up counts) still count such a complaint: taking it out would make the
+    viewer's totals differ from everyone else's and so reveal it (docs/complaints.md)."""
+    if scope is None or not scope.person_id:
+        return true()
+    return ~exists().where(S.c.complaint_id == K.c.complaint_id, S.c.id_number == scope.person_id)
 
 
 def _row_where(scope: Scope, code: str, start=None, end=None) -> list:
@@ -590,3 +591,83 @@ def complaint_detail(scope: Scope, complaint_id: str | None) -> dict | None:
     for c in CONFIDENTIAL if scope.complaints else ():
         out[c] = r[c]
     return out
+
+
+# --- subjects (被反映人): recorded by the complaint officers ----------------------------------------------
+MAX_SUBJECTS = 20
+
+
+def subjects(scope: Scope, complaint_id: str | None) -> list[dict]:
+    """The recorded subjects of one complaint, for the complaint officer who may see it; ID numbers
+    masked unless the role has ``pii``. Not memoized: the officer's own edits show at once."""
+    from core.idnumber import mask_id
+    if scope is None or scope.is_empty or not scope.complaints or not complaint_id:
+        return []
+    stmt = (select(S.c.id_number, S.c.recorded_at, S.c.recorded_by)
+            .join(K, K.c.complaint_id == S.c.complaint_id)
+            .where(S.c.complaint_id == str(complaint_id)[:40], in_scope(K.c.region_code, scope),
+                   not_about_viewer(scope))
+            .order_by(S.c.recorded_at, S.c.id_number))
+    df = read_df(stmt)
+    return [{"id_number": r.id_number if scope.pii else mask_id(r.id_number),
+             "ref": _subject_ref(complaint_id, r.id_number),
+             "recorded_at": pd.Timestamp(r.recorded_at).strftime("%Y-%m-%d %H:%M"),
+             "recorded_by": r.recorded_by} for r in df.itertuples()]
+
+
+def _subject_ref(complaint_id: str, id_number: str) -> str:
+    """An opaque handle for one recorded subject (the screen holds it, never the ID number); only
+    meaningful together with the complaint, and checked against the database on use."""
+    import hashlib
+    return hashlib.sha256(f"{complaint_id}|{id_number}".encode()).hexdigest()[:16]
+
+
+def change_subject(scope: Scope, username: str | None, complaint_id, action: str, id_number=None,
+                   ref=None, engine=None) -> str | None:
+    """Record (``action="add"``, ``id_number``) or remove (``action="remove"``, ``ref`` from
+    ``subjects``) a subject of a complaint. Only the complaint officer, only for a complaint in their
+    scope (and not about themselves). Returns None on success or an i18n key saying why not; both
+    are audited (the ID number masked). Caches of viewers linked to that ID number are forgotten."""
+    from core.audit import log_event
+    from core.db import get_engine
+    from core.idnumber import is_valid, mask_id
+    from data_access.cache import invalidate_person
+    cid = str(complaint_id or "")[:40]
+    idn = str(id_number or "").strip().upper()
+
+    def refuse(key: str) -> str:
+        log_event("complaint_subject", cid, "denied", {"action": action, "reason": key})
+        return key
+
+    if scope is None or scope.is_empty or not scope.complaints:
+        return refuse("complaints.subject.err_role")
+    if action not in ("add", "remove") or not cid:
+        return refuse("complaints.subject.err_request")
+    eng = engine or get_engine()
+    with eng.begin() as conn:
+        found = conn.execute(select(K.c.complaint_id).where(K.c.complaint_id == cid, in_scope(K.c.region_code, scope),
+                                                            not_about_viewer(scope))).first()
+        if found is None:
+            return refuse("complaints.subject.err_scope")
+        if action == "add":
+            if not is_valid(idn):
+                return refuse("complaints.subject.err_id")
+            if idn == (scope.person_id or ""):
+                return refuse("complaints.subject.err_self")
+            have = conn.execute(select(S.c.id_number).where(S.c.complaint_id == cid)).scalars().all()
+            if idn in have:
+                return refuse("complaints.subject.err_exists")
+            if len(have) >= MAX_SUBJECTS:
+                return refuse("complaints.subject.err_many")
+            conn.execute(insert(S).values(complaint_id=cid, id_number=idn, recorded_by=(username or "")[:64],
+                                          recorded_at=dt.datetime.now().replace(microsecond=0)))
+        else:
+            have = conn.execute(select(S.c.id_number).where(S.c.complaint_id == cid)).scalars().all()
+            match = [i for i in have if _subject_ref(cid, i) == ref]
+            if not match:
+                return refuse("complaints.subject.err_request")
+            idn = match[0]
+            conn.execute(delete(S).where(S.c.complaint_id == cid, S.c.id_number == idn))
+    log_event("complaint_subject", cid, "ok", {"action": action, "subject": mask_id(idn)})
+    invalidate_person(idn)
+    return None

@@ -20,6 +20,7 @@ from core.viewer import current_lang, current_scope
 dash.register_page(__name__, path="/complaints", title_key="nav.complaints", order=6, name="complaints")
 
 EXPORT = "complaints-export"         # pattern-matching id type of the export buttons
+SUBJECT_REMOVE = "complaints-subject-remove"   # pattern-matching id type of a subject's remove button
 TABLES = ("compare", "r22", "r23", "repeats", "corroboration", "list")
 
 
@@ -50,6 +51,12 @@ class Ids(str, Enum):
     LIST_QUERY = "complaints-list-query"
     DETAIL = "complaints-detail"
     DOWNLOAD = "complaints-download"
+    DETAIL_ID = "complaints-detail-id"
+    SUBJECTS = "complaints-subjects"
+    SUBJECT_LIST = "complaints-subject-list"
+    SUBJECT_INPUT = "complaints-subject-input"
+    SUBJECT_ADD = "complaints-subject-add"
+    SUBJECT_MSG = "complaints-subject-msg"
 
 
 def _graph(id_: str, height: int = 340):
@@ -148,4 +155,20 @@ def layout(region: str | None = None, **query):
         _grid(Ids.LIST_GRID, columns("list", lang, confidential), "460px", row_id="complaint_id",
               dashGridOptions=list_opts, rowModelType="infinite"),
         html.Div(id=Ids.DETAIL, className="mt-2"),
+        dcc.Store(id=Ids.DETAIL_ID, data=None),
+        _subjects(lang) if confidential else None,
     ])
+
+
+def _subjects(lang: str):
+    """For the complaint officer: who the opened complaint is about (shown once a complaint is open)."""
+    return dbc.Card(dbc.CardBody([
+        html.H6(t("complaints.subject.heading", lang)),
+        html.Div(t("complaints.subject.note", lang), className="text-muted small mb-2"),
+        html.Div(id=Ids.SUBJECT_LIST),
+        dbc.InputGroup([dbc.Input(id=Ids.SUBJECT_INPUT, maxLength=18, autoComplete="off", type="text",
+                                  placeholder=t("complaints.subject.placeholder", lang)),
+                        dbc.Button(t("complaints.subject.add", lang), id=Ids.SUBJECT_ADD, color="primary")],
+                       size="sm", style={"maxWidth": "420px"}),
+        html.Div(id=Ids.SUBJECT_MSG, className="small mt-1"),
+    ]), id=Ids.SUBJECTS, className="mb-3", style={"display": "none"})

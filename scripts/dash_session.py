@@ -64,10 +64,11 @@ class DashSession:
         self._specs = None
 
     # --- log in ------------------------------------------------------------------------------------
-    def login_new_user(self, engine, role: str, region: str | None, pii: bool = False) -> str:
+    def login_new_user(self, engine, role: str, region: str | None, pii: bool = False,
+                       person_id: str | None = None) -> str:
         from core.auth import create_user
         name = f"s_{role}_{uuid.uuid4().hex[:6]}"
-        pw = create_user(engine, name, role, region_code=region, pii=pii)
+        pw = create_user(engine, name, role, region_code=region, pii=pii, person_id=person_id)
         r = self.client.post("/login", data={"username": name, "password": pw},
                              headers={**HEADERS, "Referer": "http://localhost/login"})
         if r.status_code not in (200, 302, 303):

@@ -136,15 +136,54 @@ def test_every_callback_is_refused_without_a_session(dash_app):
     client.get("/login")                              # Dash fills the callback map on the first request
     before = last_audit_id()
     n = 0
-    for output, spec in list(dash_app.callback_map.items()):
-        body = callback_body(output, spec, lambda d: "430421000000")
-        r = post_callback(client, body)
+    for i, output in enumerate(list(dash_app.callback_map)):
+        body = callback_body(output, dash_app.callback_map[output], lambda d: "430421000000")
+        # one address per callback: each refusal is written on its own (the flood cap is per address)
+        r = client.post("/_dash-update-component", json=body, headers=SAME,
+                        environ_base={"REMOTE_ADDR": f"10.9.{i // 250}.{i % 250 + 1}"})
         assert r.status_code == 401, output
         assert r.get_json() == {"error": "authentication required"}, output
         n += 1
     assert n == len(dash_app.callback_map) and n >= 4
     refused = audit_rows_since(before, action="refused", result="denied")
     assert len(refused) == n and all(row["target"] == "/_dash-update-component" for row in refused)
+
+
+def test_a_flood_of_refusals_does_not_flood_the_audit_log(dash_app, monkeypatch):
+    """Requests without a session cost nothing to send: per address and action, the first
+    ANON_BUDGET refusals of a window are written, the rest become one audit_suppressed row."""
+    from core import audit
+    clock = [1000.0]
+    monkeypatch.setattr(audit, "_clock", lambda: clock[0])
+    monkeypatch.setattr(audit, "_anon", {})
+    client = dash_app.server.test_client()
+    output = next(iter(dash_app.callback_map))
+    body = callback_body(output, dash_app.callback_map[output], lambda d: None)
+    before = last_audit_id()
+    for _ in range(audit.ANON_BUDGET + 70):
+        r = client.post("/_dash-update-component", json=body, headers=SAME, environ_base={"REMOTE_ADDR": "10.7.7.7"})
+        assert r.status_code == 401
+    # another address keeps its own budget
+    r = client.post("/_dash-update-component", json=body, headers=SAME, environ_base={"REMOTE_ADDR": "10.7.7.8"})
+    assert r.status_code == 401
+    rows = audit_rows_since(before, action="refused")
+    assert [r["remote_addr"] for r in rows].count("10.7.7.7") == audit.ANON_BUDGET
+    assert [r["remote_addr"] for r in rows].count("10.7.7.8") == 1
+    assert not audit_rows_since(before, action="audit_suppressed")
+    # the window passes: the next refusal (from anywhere) writes the count of what was left out
+    clock[0] += audit.ANON_WINDOW + 1
+    client.post("/_dash-update-component", json=body, headers=SAME, environ_base={"REMOTE_ADDR": "10.7.7.9"})
+    summary = audit_rows_since(before, action="audit_suppressed")
+    assert len(summary) == 1 and summary[0]["remote_addr"] == "10.7.7.7" and summary[0]["target"] == "refused"
+    assert json.loads(summary[0]["detail"])["suppressed"] == 70
+    # a signed-in user's refusals are never capped
+    login(client, "county_official", "430421")
+    spec = dash_app.callback_map
+    out = next(k for k in spec if "overview-kpis" in k)
+    mark = last_audit_id()
+    for _ in range(audit.ANON_BUDGET + 5):
+        post_callback(client, callback_body(out, spec[out], lambda d: {"region": "430422000000"}))
+    assert len(audit_rows_since(mark, action="refused")) == audit.ANON_BUDGET + 5
 
 
 def test_a_forged_or_stale_cookie_is_refused(dash_app):
