@@ -4,6 +4,7 @@
     python manage.py generate --scale demo --seed 1 --out out/demo
     python manage.py import out/demo
     python manage.py detect [--evaluate truth.csv] [--export clues.csv]
+    python manage.py rollups                               (rebuild every roll-up, e.g. after an upgrade)
     python manage.py users create NAME --role analyst --scope 430421 [--person-id ID]
     python manage.py complaints subjects subjects.csv     (who complaints are about)
     python manage.py bench {generate,import,detect,dashboard,pipeline}
@@ -25,6 +26,7 @@ COMMAND_MODULES = (
     "pipeline.bench",
     "pipeline.demo",
     "pipeline.complaint_subjects",
+    "pipeline.rollups",
 )
 
 

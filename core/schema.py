@@ -465,4 +465,33 @@ agg_fund_flow = Table(
     _amount("left_region", default=0),          # "what left" = passed_on + paid + ledger
     Index("ix_agg_fund_flow_region", "region_code"),
 )
-FLOW_ROLLUP_TABLES = ("agg_fund_flow",)
+# The same flow summed over every fund of a budget year and category (category "*": all categories), so that
+# the fund-flow page's default views (all funds, a category, a range of years) read one row per region and
+# year instead of one per fund: the per-fund derivations (budget of the issuer, left, retained, pending, R12)
+# are computed per fund first (pipeline.rollups.flow_node_rows, shared with data_access.flows).
+agg_fund_flow_group = Table(
+    "agg_fund_flow_group", metadata,
+    Column("category", String(40), primary_key=True),
+    Column("region_code", CODE, primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("level", String(10), nullable=False),
+    _amount("in_amount", default=0),
+    _amount("budget", default=0),
+    _amount("passed_on", default=0),
+    _amount("paid", default=0),
+    _amount("ledger", default=0),
+    _amount("left_amount", default=0),           # "left" is a reserved word in PostgreSQL
+    _amount("retained", default=0),
+    _amount("pending", default=0),
+    Column("r12", Boolean, default=False),
+)
+# Allocations up to as-of summed per (category, year, from, to): the links of those views ("" = none).
+agg_flow_edge_group = Table(
+    "agg_flow_edge_group", metadata,
+    Column("category", String(40), primary_key=True),
+    Column("to_code", CODE, primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("from_code", CODE, primary_key=True),
+    _amount("amount", default=0),
+)
+FLOW_ROLLUP_TABLES = ("agg_fund_flow", "agg_fund_flow_group", "agg_flow_edge_group")

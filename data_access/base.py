@@ -45,10 +45,31 @@ def read_df(stmt, engine=None) -> pd.DataFrame:
         return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
 
 
+_ALL_NAMES: dict[tuple, dict[str, str]] = {}
+
+
+def _all_region_names() -> dict[str, str]:
+    """Every region's name, read once per worker process and data version (~32k rows for a province)."""
+    from core.settings import get_settings
+    from data_access.cache import data_version
+    key = (get_settings().database_url, data_version())
+    names = _ALL_NAMES.get(key)
+    if names is None:
+        with get_engine().connect() as conn:
+            names = dict(conn.execute(select(schema.regions.c.code, schema.regions.c.name)).all())
+        _ALL_NAMES.clear()
+        _ALL_NAMES[key] = names
+    return names
+
+
 def region_names(codes) -> dict[str, str]:
+    """code -> name for the given codes (names of regions are public; no scope applies)."""
     codes = sorted({c for c in codes if c})
     if not codes:
         return {}
+    if len(codes) > 900:
+        names = _all_region_names()
+        return {c: names[c] for c in codes if c in names}
     out = {}
     eng = get_engine()
     with eng.connect() as conn:

@@ -29,6 +29,7 @@ from data_access.base import read_df, region_names, resolve_region, under
 from data_access.cache import memoize
 
 FF, F, AL, FR = schema.agg_fund_flow, schema.funds, schema.allocations, schema.agg_fund_region
+FG, EG = schema.agg_fund_flow_group, schema.agg_flow_edge_group
 NODE_COLS = ["region_code", "name", "level", "in_amount", "from_outside", "passed_on", "paid", "ledger", "left",
              "retained", "pending", "r12"]
 GAP_COLS = ["region_code", "name", "level", "in_amount", "passed_on", "paid", "ledger", "left", "retained",
@@ -56,15 +57,24 @@ def as_of(scope: Scope) -> dt.date | None:
 
 @memoize
 def fund_options(scope: Scope) -> pd.DataFrame:
-    """The fund items that reached the viewer's jurisdiction (a row of agg_fund_region for the scope's
-    own region): fund_code, name, category, year."""
+    """The fund items of the viewer's jurisdiction: those paid or allocated to its own region (a row of
+    agg_fund_region), those issued inside it (a county's own project fund never passes through the city)
+    and those allocated to any region inside it (a county may allocate straight to a village, past the
+    township): fund_code, name, category, year. For the province, every fund."""
     cols = ["fund_code", "name", "category", "year"]
     if scope is None or scope.is_empty:
         return pd.DataFrame(columns=cols)
-    stmt = (select(F.c.fund_code, F.c.name, F.c.category, F.c.year)
-            .join(FR, FR.c.fund_code == F.c.fund_code)
-            .where(FR.c.region_code == scope.region_code).order_by(F.c.year.desc(), F.c.fund_code))
-    return read_df(stmt).drop_duplicates("fund_code").reset_index(drop=True)
+    base = select(F.c.fund_code, F.c.name, F.c.category, F.c.year)
+    if level_of(scope.region_code) == "province":
+        df = read_df(base)
+    else:
+        reached = base.join(FR, FR.c.fund_code == F.c.fund_code).where(FR.c.region_code == scope.region_code)
+        issued = base.where(under(F.c.issuing_region_code, scope.region_code))
+        into = base.where(F.c.fund_code.in_(select(AL.c.fund_code).where(under(AL.c.to_region_code, scope.region_code))
+                                            .distinct()))
+        df = pd.concat([read_df(reached), read_df(issued), read_df(into)], ignore_index=True)
+    df = df.sort_values(["year", "fund_code"], ascending=[False, True], kind="stable")
+    return df.drop_duplicates("fund_code").reset_index(drop=True)[cols]
 
 
 def selected_funds(scope: Scope, fund: str | None = None, category: str | None = None,
@@ -107,46 +117,18 @@ def flow(scope: Scope, region: str | None = None, fund: str | None = None, categ
            "nodes": pd.DataFrame(columns=NODE_COLS), "edges": pd.DataFrame(columns=["from_code", "to_code", "amount"])}
     if not codes:
         return out
-    meta = _fund_meta(codes)
-    rows = read_df(select(FF.c.fund_code, FF.c.region_code, FF.c.level, FF.c.inflow, FF.c.passed_on, FF.c.paid,
-                          FF.c.ledger, FF.c.left_region)
-                   .where(FF.c.fund_code.in_(codes), under(FF.c.region_code, root)))
-    pi = read_df(select(func.sum(FR.c.paid_inside)).where(FR.c.fund_code.in_(codes), FR.c.region_code == root))
-    out["paid_inside_all"] = float(pi.iloc[0, 0] or 0.0)
     day = out["as_of"]
-    stmt = (select(AL.c.from_region_code.label("from_code"), AL.c.to_region_code.label("to_code"),
-                   func.sum(AL.c.amount).label("amount"))
-            .where(AL.c.fund_code.in_(codes), under(AL.c.to_region_code, root))
-            .group_by(AL.c.from_region_code, AL.c.to_region_code))
-    if day is not None:
-        stmt = stmt.where(AL.c.allocated_date <= day)
-    edges = read_df(stmt)
+    if fund:
+        rows, edges, pi = _per_fund(codes, root, day)
+    else:
+        rows, edges, pi = _grouped(codes, root, category, year_from, year_to)
+    out["paid_inside_all"] = pi
     if rows.empty:
         return out
-    m = meta.set_index("fund_code")
-    for c in ("inflow", "passed_on", "paid", "ledger", "left_region"):
-        rows[c] = rows[c].astype(float)
-    rows["issuer"] = rows["fund_code"].map(m["issuing_region_code"]).eq(rows["region_code"])
-    rows = rows[(rows["inflow"] > EPS) | rows["issuer"]].copy()
-    if rows.empty:
-        return out
-    rows["budget"] = np.where(rows["issuer"], rows["fund_code"].map(m["total_amount"]).astype(float), 0.0)
-    rows["in_amount"] = rows["inflow"] + rows["budget"]
-    rows["left"] = rows["in_amount"] - rows["left_region"]
-    year = rows["fund_code"].map(m["year"]).astype(int)
-    over = np.array([day is not None and day >= dt.date(int(y) + 1, 1, 1) for y in year], dtype=bool)
-    rows["retained"] = np.where(over, rows["left"], 0.0)
-    rows["pending"] = np.where(over, 0.0, rows["left"])
-    rs = get_settings().rules
-    due = np.array([day is not None and day >= dt.date(int(y) + 1, 1, 1) + dt.timedelta(days=rs.retained_days_after_year)
-                    for y in year], dtype=bool)
-    gap = rows["inflow"] - rows["left_region"]
-    rows["r12"] = (rows["level"].isin(["city", "county", "township"]) & (rows["inflow"] > 0) & due
-                   & (gap - rs.retained_share * rows["inflow"] > 1e-6))
     # inflow from outside the root's subtree (the root's own inflow, and direct allocations past it)
     if not edges.empty:
         edges["amount"] = edges["amount"].astype(float)
-        inside = edges["from_code"].map(lambda c: _under(c, root))
+        inside = edges["from_code"].notna() & edges["from_code"].astype(str).str.startswith(_prefix(root))
         outside = edges[~inside].groupby("to_code")["amount"].sum()
         edges.loc[~inside, "from_code"] = None
     else:
@@ -166,11 +148,58 @@ def flow(scope: Scope, region: str | None = None, fund: str | None = None, categ
     return out
 
 
-def _under(code, root: str) -> bool:
-    try:
-        return bool(code) and level_of(code) is not None and str(code).startswith(_prefix(root))
-    except ValueError:
-        return False
+def _per_fund(codes: list[str], root: str, day) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """One fund item: its agg_fund_flow rows under the root, derived per fund (pipeline.rollups.flow_node_rows)."""
+    from pipeline.rollups import flow_node_rows
+    meta = _fund_meta(codes)
+    rows = read_df(select(FF.c.fund_code, FF.c.region_code, FF.c.level, FF.c.inflow, FF.c.passed_on, FF.c.paid,
+                          FF.c.ledger, FF.c.left_region)
+                   .where(FF.c.fund_code.in_(codes), under(FF.c.region_code, root)))
+    rows = flow_node_rows(rows, meta, day, get_settings().rules)
+    stmt = (select(AL.c.from_region_code.label("from_code"), AL.c.to_region_code.label("to_code"),
+                   func.sum(AL.c.amount).label("amount"))
+            .where(AL.c.fund_code.in_(codes), under(AL.c.to_region_code, root))
+            .group_by(AL.c.from_region_code, AL.c.to_region_code))
+    if day is not None:
+        stmt = stmt.where(AL.c.allocated_date <= day)
+    return rows, read_df(stmt), _paid_inside(codes, root)
+
+
+def _grouped(codes: list[str], root: str, category, year_from, year_to) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """All funds, a category, a range of years: the same rows already summed per (category, year, region)
+    by the roll-up (agg_fund_flow_group, agg_flow_edge_group), one row per region and year."""
+    cat = category if category else "*"
+    a, b = _int(year_from), _int(year_to)
+    if a is not None and b is not None and a > b:
+        a, b = b, a
+    conds = [FG.c.category == cat, under(FG.c.region_code, root)]
+    econds = [EG.c.category == cat, under(EG.c.to_code, root)]
+    if a is not None:
+        conds.append(FG.c.year >= a)
+        econds.append(EG.c.year >= a)
+    if b is not None:
+        conds.append(FG.c.year <= b)
+        econds.append(EG.c.year <= b)
+    rows = read_df(select(FG.c.region_code, FG.c.level, FG.c.in_amount, FG.c.budget, FG.c.passed_on, FG.c.paid,
+                          FG.c.ledger, FG.c.left_amount.label("left"), FG.c.retained, FG.c.pending, FG.c.r12).where(*conds))
+    for c in ("in_amount", "budget", "passed_on", "paid", "ledger", "left", "retained", "pending"):
+        rows[c] = rows[c].astype(float)
+    rows["r12"] = rows["r12"].fillna(False).astype(bool)
+    edges = read_df(select(EG.c.from_code, EG.c.to_code, func.sum(EG.c.amount).label("amount"))
+                    .where(*econds).group_by(EG.c.from_code, EG.c.to_code))
+    edges["from_code"] = edges["from_code"].replace("", None)
+    # payments inside the root of those funds (a fund paid there has a row at every level above, so it is
+    # one of the viewer's funds: no list of fund codes needed)
+    pconds = [FR.c.region_code == root] + ([F.c.category == category] if category else [])
+    pconds += ([F.c.year >= a] if a is not None else []) + ([F.c.year <= b] if b is not None else [])
+    pi = read_df(select(func.sum(FR.c.paid_inside)).select_from(FR.join(F, F.c.fund_code == FR.c.fund_code))
+                 .where(*pconds))
+    return rows, edges, float(pi.iloc[0, 0] or 0.0)
+
+
+def _paid_inside(codes: list[str], root: str) -> float:
+    pi = read_df(select(func.sum(FR.c.paid_inside)).where(FR.c.fund_code.in_(codes), FR.c.region_code == root))
+    return float(pi.iloc[0, 0] or 0.0)
 
 
 def _prefix(root: str) -> str:

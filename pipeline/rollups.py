@@ -10,6 +10,8 @@ counts as their own household) among the recipients paid in a village, summed ov
 """
 from __future__ import annotations
 
+import datetime as _dt
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -415,6 +417,8 @@ def build_flow_rollups(conn: Connection, paid_by_village_fund: pd.DataFrame | No
     delete_all(conn, schema.agg_fund_flow)
     row = conn.execute(text("SELECT as_of_date FROM packages ORDER BY id DESC LIMIT 1")).first()
     if row is None:
+        delete_all(conn, schema.agg_fund_flow_group)
+        delete_all(conn, schema.agg_flow_edge_group)
         return
     as_of = row[0] if isinstance(row[0], _dt.date) else _dt.date.fromisoformat(str(row[0])[:10])
     P, A, L, J = schema.payments, schema.allocations, schema.ledger, schema.projects
@@ -451,11 +455,93 @@ def build_flow_rollups(conn: Connection, paid_by_village_fund: pd.DataFrame | No
     fl = Flows(Context(tables, as_of, get_settings().rules))
     tab = fl.table.reset_index()
     if tab.empty:
+        build_flow_group_rollups(conn, tab, as_of)
         return
     tab = tab[tab["region_code"].notna()].rename(columns={"left": "left_region"})
     tab["level"] = code_level(tab["region_code"])
     insert_frame(conn, schema.agg_fund_flow, tab[["fund_code", "region_code", "level", "inflow", "passed_on", "paid",
                                                   "ledger", "left_region"]], replace=False)
+    build_flow_group_rollups(conn, tab, as_of)
+
+
+FLOW_EPS = 0.005        # half a fen: amounts are to the fen
+
+
+def flow_node_rows(rows: pd.DataFrame, meta: pd.DataFrame, day, rs) -> pd.DataFrame:
+    """Per (fund, region) rows of agg_fund_flow -> the rows that are nodes of the fund-flow view, with
+    the derived amounts (docs/fund-flows.md): a region *holds* a fund when it received an allocation of
+    it or issued it; ``budget`` is the fund's total for its issuer; in = inflow + budget; left = in -
+    what left; retained once the budget year is over at ``day`` (as-of), pending before; ``r12`` where
+    R12 fires (``rs``: the rules' settings). ``meta``: fund_code, year, issuing_region_code, total_amount."""
+    if rows.empty:
+        return rows.assign(issuer=False, budget=0.0, in_amount=0.0, left=0.0, retained=0.0, pending=0.0, r12=False)
+    rows = rows.copy()
+    m = meta.set_index("fund_code")
+    for c in ("inflow", "passed_on", "paid", "ledger", "left_region"):
+        rows[c] = rows[c].astype(float)
+    rows["issuer"] = rows["fund_code"].map(m["issuing_region_code"]).eq(rows["region_code"])
+    rows = rows[(rows["inflow"] > FLOW_EPS) | rows["issuer"]].copy()
+    rows["budget"] = np.where(rows["issuer"], rows["fund_code"].map(m["total_amount"]).astype(float), 0.0)
+    rows["in_amount"] = rows["inflow"] + rows["budget"]
+    rows["left"] = rows["in_amount"] - rows["left_region"]
+    year = rows["fund_code"].map(m["year"]).astype(int).to_numpy()
+    years = {int(y) for y in year}
+    over_y = {y: day is not None and day >= _dt.date(y + 1, 1, 1) for y in years}
+    due_y = {y: day is not None and day >= _dt.date(y + 1, 1, 1) + _dt.timedelta(days=rs.retained_days_after_year)
+             for y in years}
+    over = np.array([over_y[int(y)] for y in year], dtype=bool)
+    due = np.array([due_y[int(y)] for y in year], dtype=bool)
+    rows["retained"] = np.where(over, rows["left"], 0.0)
+    rows["pending"] = np.where(over, 0.0, rows["left"])
+    gap = rows["inflow"] - rows["left_region"]
+    rows["r12"] = (rows["level"].isin(["city", "county", "township"]) & (rows["inflow"] > 0) & due
+                   & (gap - rs.retained_share * rows["inflow"] > 1e-6))
+    return rows
+
+
+GROUP_SUMS = ("in_amount", "budget", "passed_on", "paid", "ledger", "left", "retained", "pending")
+
+
+def build_flow_group_rollups(conn: Connection, tab: pd.DataFrame, as_of) -> None:
+    """agg_fund_flow_group and agg_flow_edge_group from the per-fund flow rows ``tab`` (as just written
+    to agg_fund_flow): every fund's node rows summed per (category, year, region), and once more over all
+    categories ("*"); the allocations up to ``as_of`` likewise per (category, year, from, to)."""
+    delete_all(conn, schema.agg_fund_flow_group)
+    delete_all(conn, schema.agg_flow_edge_group)
+    funds = _read(conn, "SELECT fund_code, category, year, issuing_region_code, total_amount FROM funds")
+    if tab.empty or funds.empty:
+        return
+    funds["year"] = funds["year"].astype(int)
+    funds["total_amount"] = funds["total_amount"].astype(float)
+    nodes = flow_node_rows(tab[["fund_code", "region_code", "level", "inflow", "passed_on", "paid", "ledger",
+                                "left_region"]], funds, as_of, get_settings().rules)
+    nodes = nodes.merge(funds[["fund_code", "category", "year"]], on="fund_code", how="left")
+    aggs = {c: (c, "sum") for c in GROUP_SUMS}
+    parts = []
+    for cat_key in ("category", None):
+        keys = ["year", "region_code", "level"] + ([cat_key] if cat_key else [])
+        g = nodes.groupby(keys, as_index=False).agg(**aggs, r12=("r12", "any"))
+        parts.append(g if cat_key else g.assign(category="*"))
+    out = pd.concat(parts, ignore_index=True)
+    out["r12"] = out["r12"].astype(bool)
+    out = out.rename(columns={"left": "left_amount"})
+    insert_frame(conn, schema.agg_fund_flow_group,
+                 out[["category", "region_code", "year", "level", *[c if c != "left" else "left_amount" for c in GROUP_SUMS],
+                      "r12"]], replace=False)
+    al = _read(conn, "SELECT fund_code, from_region_code AS from_code, to_region_code AS to_code, amount, "
+                     "allocated_date FROM allocations")
+    if al.empty:
+        return
+    al = al[pd.to_datetime(al["allocated_date"].astype(str).str.slice(0, 10), errors="coerce")
+            <= pd.Timestamp(as_of)] if as_of is not None else al
+    al = al.merge(funds[["fund_code", "category", "year"]], on="fund_code", how="inner")
+    al["amount"] = al["amount"].astype(float)
+    al["from_code"] = al["from_code"].fillna("")
+    e1 = al.groupby(["category", "year", "from_code", "to_code"], as_index=False)["amount"].sum()
+    e2 = al.groupby(["year", "from_code", "to_code"], as_index=False)["amount"].sum().assign(category="*")
+    edges = pd.concat([e1, e2], ignore_index=True)
+    insert_frame(conn, schema.agg_flow_edge_group, edges[["category", "to_code", "year", "from_code", "amount"]],
+                 replace=False)
 
 
 # --- I01-I05 per region and year (the map's metrics and the risk grades; docs/clues.md) -------------------
@@ -535,3 +621,33 @@ def build_indicator_rollups(conn: Connection, pay_by_village_year: pd.DataFrame 
     out["lag_n"] = 0
     out["lag_days"] = 0
     insert_frame(conn, schema.agg_indicators, out, replace=False)
+
+
+# --- `python manage.py rollups`: rebuild every roll-up from the database ---------------------------------
+def rebuild_all(engine) -> dict:
+    """Every roll-up rebuilt from what the database holds (one transaction), then the dashboard's cache
+    dropped. For a database imported by an older version (a roll-up table added since is empty there)
+    or after a change of the rules' settings; an import does this itself."""
+    import time as _time
+
+    from core.db import create_schema
+    from data_access.cache import invalidate
+    create_schema(engine)
+    t0 = _time.perf_counter()
+    with engine.begin() as conn:
+        build_rollups(conn)
+        build_clue_rollups(conn)
+    invalidate()
+    return {"seconds": round(_time.perf_counter() - t0, 2)}
+
+
+def add_cli(sub) -> None:
+    p = sub.add_parser("rollups", help="rebuild every roll-up from the database (after an upgrade)")
+    p.add_argument("--database-url", default=None)
+
+    def run(args) -> int:
+        from core.db import get_engine
+        res = rebuild_all(get_engine(args.database_url))
+        print(f"roll-ups rebuilt in {res['seconds']} s")
+        return 0
+    p.set_defaults(func=run)

@@ -113,7 +113,7 @@ def bench_dashboard(args) -> int:
         s.login_new_user(dash_app.server.extensions["auth_engine"], role, scope)
         sessions.append(s)
 
-    def run_plan() -> tuple[dict[str, list[float]], int, int]:
+    def run_plan(slow: list) -> tuple[dict[str, list[float]], int, int]:
         per_page: dict[str, list[float]] = defaultdict(list)
         calls = errors = 0
         for vi, page, q in plan:
@@ -121,11 +121,13 @@ def bench_dashboard(args) -> int:
                 calls += 1
                 errors += c.status not in (200, 204)
                 per_page[page].append(c.seconds)
+                slow.append((round(c.seconds * 1000, 1), viewers[vi][0], viewers[vi][1], page, q, c.output[:80]))
         return per_page, calls, errors
 
     invalidate()
-    cold, n_cold, e_cold = run_plan()
-    warm, n_warm, e_warm = run_plan()
+    slow_cold, slow_warm = [], []
+    cold, n_cold, e_cold = run_plan(slow_cold)
+    warm, n_warm, e_warm = run_plan(slow_warm)
     rss_mb = psutil.Process().memory_info().rss / 2**20
 
     # the same questions, naively: one raw GROUP BY over payments per region the session asked about
@@ -176,6 +178,9 @@ def bench_dashboard(args) -> int:
             "naive_p95_over_warm_p95": round(_pct(naive, 0.95) / _pct(all_warm, 0.95), 1) if all_warm else None,
         },
         "targets": TARGETS, "rss_mb_after_session": round(rss_mb, 1),
+        # the slowest calls (ms, role, scope, page, query, outputs): where the p95 comes from
+        "slowest_cold": sorted(slow_cold, key=lambda r: -r[0])[:12],
+        "slowest_warm": sorted(slow_warm, key=lambda r: -r[0])[:12],
     }
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
