@@ -88,15 +88,22 @@ def sankey_figure(f: dict | None, limits: dict[str, int], lang: str) -> tuple[di
                             f"{t('flows.col.ledger', lang)}: {money(r['ledger'], lang)}",
                             f"{t('flows.col.left', lang)}: {money(r['left'], lang)}"])
 
-    agg = {}
-    for code, key in disp.items():
-        if key.startswith("o:"):
-            a = agg.setdefault(key, {c: 0.0 for c in ("in_amount", "passed_on", "paid", "ledger", "left")})
-            for c in a:
-                a[c] += float(by_code.at[code, c])
+    sums = ["in_amount", "passed_on", "paid", "ledger", "left"]
+    node_key = nodes["region_code"].map(disp)
+    in_tail = node_key.str.startswith("o:").fillna(False).astype(bool)
+    agg = (nodes.loc[in_tail, sums].astype(float).groupby(node_key[in_tail]).sum().to_dict("index")
+           if in_tail.any() else {})
+
+    ids: dict[str, int] = {}
 
     def nid(code: str) -> int:
+        """The node index of a region (its own node, or its level's tail), built once per key."""
         key = disp[code]
+        if key not in ids:
+            ids[key] = _new_node(code, key)
+        return ids[key]
+
+    def _new_node(code: str, key: str) -> int:
         if key.startswith("o:"):
             lv = key[2:]
             a = agg[key]
@@ -109,32 +116,24 @@ def sankey_figure(f: dict | None, limits: dict[str, int], lang: str) -> tuple[di
         rr = {"name": r["name"], **{c: float(r[c]) for c in ("in_amount", "passed_on", "paid", "ledger", "left")}}
         return node(key, f"{r['name']}", LEVEL_COLOR.get(r["level"], "#7f8c8d"), region_hover(rr), f"r:{code}")
 
-    links: dict[tuple[int, int], float] = {}
-
-    def link(s: int, tt: int, v: float):
-        if v > EPS and s != tt:
-            links[(s, tt)] = links.get((s, tt), 0.0) + float(v)
-
     src = node("source", t("flows.source", lang), SINK_COLOR["source"], t("flows.source_hover", lang))
     nid(root)
-    holders = set(nodes["region_code"])
-    for r in nodes.itertuples(index=False):
-        link(src, nid(r.region_code), r.from_outside)
-    for e in edges.itertuples(index=False):
-        if e.to_code not in holders:
-            continue
-        if e.from_code is None or pd.isna(e.from_code):
-            continue        # counted in from_outside
-        s = nid(e.from_code) if e.from_code in holders else src
-        link(s, nid(e.to_code), e.amount)
+    # every region's node (in the nodes' order, so the Sankey's order is by amount), then the links summed
+    # per (from node, to node): only amounts above half a fen count, as in the table
+    idx = pd.Series([nid(c) for c in nodes["region_code"]], index=nodes.index, dtype="int64")
+    holders = dict(zip(nodes["region_code"], idx))
     sinks = {k: node(k, t(f"flows.sink.{k}", lang), SINK_COLOR[k], t(f"flows.sink.{k}", lang))
              for k in ("households", "projects", "pending", "retained")}
-    for r in nodes.itertuples(index=False):
-        n = nid(r.region_code)
-        link(n, sinks["households"], r.paid)
-        link(n, sinks["projects"], r.ledger)
-        link(n, sinks["retained"], r.retained)
-        link(n, sinks["pending"], r.pending)
+    parts = [pd.DataFrame({"s": src, "t": idx, "v": nodes["from_outside"].astype(float)})]
+    if len(edges):
+        e = edges[edges["to_code"].isin(holders.keys()) & edges["from_code"].notna()]
+        parts.append(pd.DataFrame({"s": e["from_code"].map(holders).fillna(src).astype("int64"),
+                                   "t": e["to_code"].map(holders).astype("int64"), "v": e["amount"].astype(float)}))
+    for col, sink in (("paid", "households"), ("ledger", "projects"), ("retained", "retained"), ("pending", "pending")):
+        parts.append(pd.DataFrame({"s": idx, "t": sinks[sink], "v": nodes[col].astype(float)}))
+    lk = pd.concat(parts, ignore_index=True)
+    lk = lk[(lk["v"] > EPS) & (lk["s"] != lk["t"])]
+    links = {(int(a), int(b)): float(v) for (a, b), v in lk.groupby(["s", "t"])["v"].sum().items()}
     used = {i for pair in links for i in pair}
     keep = [i for i in range(len(keys)) if i in used or keys[i] == root]
     remap = {old: new for new, old in enumerate(keep)}
