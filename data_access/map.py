@@ -2,6 +2,8 @@
 from the roll-up ``agg_indicators`` (through data_access.grades), always inside the viewer's scope."""
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 
 from core.scope import Scope, level_of, normalize_code
@@ -26,14 +28,26 @@ def _slim(fc: dict) -> dict:
     return {"type": "FeatureCollection", "features": feats}
 
 
-@memoize
-def county_shapes(scope: Scope) -> dict | None:
-    """Hunan's counties (real boundaries, simplified at build time; zone markers last). The shapes are
-    public, but an empty scope gets nothing (deny by default)."""
-    if scope is None or scope.is_empty:
-        return None
+@functools.lru_cache(maxsize=1)
+def _county_fc() -> dict:
     from pipeline.geo.shapes import county_geojson
     return _slim(county_geojson())
+
+
+@functools.lru_cache(maxsize=256)
+def _township_fc(code: str) -> dict:
+    from pipeline.geo.shapes import township_geojson
+    return _slim(township_geojson(code))
+
+
+def county_shapes(scope: Scope) -> dict | None:
+    """Hunan's counties (real boundaries, simplified at build time; zone markers last). The shapes are
+    public, but an empty scope gets nothing (deny by default). Static files: kept in the worker's memory
+    (not in diskcache: unpickling ~100 k coordinate lists on every page load cost more than the rest of
+    the map's callback). Callers must not modify the returned dict."""
+    if scope is None or scope.is_empty:
+        return None
+    return _county_fc()
 
 
 @memoize
@@ -62,15 +76,13 @@ def _county(scope: Scope, county: str | None) -> str | None:
     return None
 
 
-@memoize
 def township_shapes(scope: Scope, county: str | None) -> dict | None:
     """The townships of a county as approximate cells (labelled so by the page), or None when the
-    county is not one the viewer may open."""
+    county is not one the viewer may open. Kept in memory like the counties."""
     code = _county(scope, county)
     if code is None:
         return None
-    from pipeline.geo.shapes import township_geojson
-    return _slim(township_geojson(code))
+    return _township_fc(code)
 
 
 def _metric_frame(df: pd.DataFrame, metric: str) -> pd.DataFrame:
