@@ -38,12 +38,26 @@ def accept_upload(contents, filename):
 
 
 @callback(
+    Output(Ids.UPLOAD, "contents", allow_duplicate=True),
+    Input(Ids.JOB, "data"),
+    prevent_initial_call=True,
+)
+def forget_contents(job):
+    """Once stored as a job, the upload's contents are emptied (the browser need not keep them): choosing
+    the same file again, after a cancel, is then a change, hence a new upload."""
+    if not job or not current_viewer().is_admin:
+        raise PreventUpdate
+    return None
+
+
+@callback(
     Output(Ids.RESULT_STORE, "data"),
     Input(Ids.JOB, "data"),
     background=True,
     progress=_BARS_VALUE + _BARS_LABEL,
     progress_default=progress_values({}),
-    running=[(Output(Ids.UPLOAD, "disabled"), True, False), (Output(Ids.CANCEL, "disabled"), False, True)],
+    # plain string ids: Dash keys `running` by str(Output), which for an Enum id is "Ids.UPLOAD.disabled"
+    running=[(Output(Ids.UPLOAD.value, "disabled"), True, False), (Output(Ids.CANCEL.value, "disabled"), False, True)],
     cancel=[Input(Ids.CANCEL, "n_clicks")],
     prevent_initial_call=True,
 )
@@ -68,6 +82,30 @@ def run_import(set_progress, job):
     if not result.get("refused"):
         set_progress(progress_values({s: 1.0 for s in STAGES}))
     return {"token": job["token"]}
+
+
+@callback(
+    Output(Ids.MESSAGE, "children", allow_duplicate=True), Output(Ids.RESULT_STORE, "data", allow_duplicate=True),
+    Input(Ids.CANCEL, "n_clicks"), State(Ids.JOB, "data"),
+    prevent_initial_call=True,
+)
+def cancel_import(n_clicks, job):
+    """Cancel: Dash terminates the background job's process in a callback of its own (the uncommitted
+    transaction is lost, as with kill -9); this one waits until that process is gone, records the
+    attempt as cancelled in the history and shows the outcome (administrators only)."""
+    if not n_clicks or not job or not job.get("token"):
+        raise PreventUpdate
+    lang = current_lang()
+    state = imports.cancel_job(current_viewer(), job["token"])
+    if state == "unknown":
+        raise PreventUpdate
+    from dash_bootstrap_components import Alert
+    if state == "running":
+        return Alert(t("upload.cancel_pending", lang), color="warning", className="upload-cancel-pending"), no_update
+    if state == "finished":
+        return (Alert(t("upload.cancel_too_late", lang), color="info", className="upload-cancel-too-late"),
+                {"token": job["token"]})
+    return None, {"token": job["token"]}           # cancelled: the result area says so
 
 
 @callback(
@@ -113,6 +151,7 @@ def finish_bars(stored):
     """The last progress report can arrive after the result: a finished import shows every bar full."""
     token = (stored or {}).get("token")
     result = imports.job_result(current_viewer(), token) if token else None
-    if not result or result.get("refused"):
+    if not result or result.get("refused") or result.get("cancelled") or result.get("interrupted"):
         raise PreventUpdate
-    return progress_values({s: 1.0 for s in STAGES})
+    pending = result.get("detection") == "pending"      # committed, then stopped during detection
+    return progress_values({s: 1.0 for s in STAGES if not (pending and s == "detection")})

@@ -35,9 +35,12 @@ def progress_values(progress: dict[str, float]) -> list:
 
 
 def summary_view(result: dict | None, lang: str):
-    """The outcome of one import: refused (why, where) or the per-table counts."""
+    """The outcome of one import: cancelled or interrupted, refused (why, where), or the per-table counts."""
     if not result:
         return None
+    for state in ("cancelled", "interrupted"):          # the process was stopped before it committed anything
+        if result.get(state):
+            return dbc.Alert(t(f"upload.{state}", lang), color="secondary", className=f"upload-{state}")
     if result.get("refused"):
         reason = result.get("reason", "")
         where = ", ".join(x for x in (result.get("file"), result.get("column")) if x)

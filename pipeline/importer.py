@@ -59,6 +59,7 @@ class ImportSummary:
     seconds: dict[str, float]
     file: str = ""
     detection: str = "not_run"    # "done", "not_run", "unavailable"
+    job: str = ""                 # the upload page's job id (data_access.imports): finds this row after a kill
 
     def to_json(self) -> dict:
         return {
@@ -70,6 +71,7 @@ class ImportSummary:
                        for k, v in self.tables.items() if v.present},
             "rejected_total": len(self.rejects), "ignored_files": self.ignored_files,
             "detection": self.detection, "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            **({"job": self.job} if self.job else {}),
         }
 
 
@@ -187,21 +189,24 @@ def _log(action_result: str, target: str, detail: dict, engine: Engine, actor: s
 def import_package(path: str | Path, engine: Engine | None = None, run_detect: bool = True,
                    progress: Callable[[str, float], None] | None = None,
                    imported_by: str | None = None, limits: Limits | None = None,
-                   label: str | None = None) -> ImportSummary:
+                   label: str | None = None, job: str | None = None) -> ImportSummary:
     """Validate and load one package (see the module docstring). ``progress(stage, fraction)`` is
     called as each of STAGES advances. Raises PackageError (the database untouched) when the package
-    is refused. ``label``: the name shown in the history (default: the file or folder name)."""
+    is refused. ``label``: the name shown in the history (default: the file or folder name). ``job``:
+    an id written into the history row (``summary_json``) in the same transaction as the data, so that
+    whoever finds the job's process killed can tell whether its data were committed."""
     engine = engine or get_engine()
     create_schema(engine)
     label = label or Path(path).name
     try:
-        return _import(path, engine, run_detect, progress or (lambda stage, frac: None), imported_by, limits, label)
+        return _import(path, engine, run_detect, progress or (lambda stage, frac: None), imported_by, limits, label,
+                       job or "")
     except PackageError as exc:
         _log("denied", label, {"reason": exc.key, "file": exc.file, "column": exc.column}, engine, imported_by)
         raise
 
 
-def _import(path, engine: Engine, run_detect: bool, say, imported_by, limits, label) -> ImportSummary:
+def _import(path, engine: Engine, run_detect: bool, say, imported_by, limits, label, job: str = "") -> ImportSummary:
     secs: dict[str, float] = {}
     t0 = time.perf_counter()
     say("reading", 0.0)
@@ -253,7 +258,7 @@ def _import(path, engine: Engine, run_detect: bool, say, imported_by, limits, la
             say("loading", float(done[i]))
         rejects = [r for n in names for r in typed[n].rejects]
         summary = ImportSummary(None, as_of, synthetic, results, rejects, raw.ignored_files, secs, file=label,
-                                detection="pending" if run_detect else "not_run")
+                                detection="pending" if run_detect else "not_run", job=job)
         res = conn.execute(insert(schema.packages).values(
             as_of_date=dt.date.fromisoformat(as_of), source=raw.manifest.get("source"),
             description=raw.manifest.get("description"), synthetic=synthetic,
