@@ -88,7 +88,7 @@ def _grid(id_: str, defs: list[dict], height: str = "320px", row_id: str | None 
         kw["rowData"] = []
     return dag.AgGrid(id=id_, columnDefs=defs, className="ag-theme-alpine",
                       defaultColDef={"sortable": True, "resizable": True, "filter": True, "minWidth": 90},
-                      columnSize="autoSize", dashGridOptions=opts, style={"height": height},
+                      dashGridOptions=opts, style={"height": height},
                       **({"getRowId": f"params.data.{row_id}"} if row_id else {}), **kw)
 
 
