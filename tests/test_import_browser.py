@@ -113,8 +113,14 @@ def test_admin_cancels_a_running_import_and_the_database_is_as_before(live_serve
         page.open("/upload")
         assert not _enabled(page, "#upload-cancel")
         _upload(page, big)
-        page.wait_until(lambda d: _bar(page, "loading") == 100 and Path(f"{hold}.held").exists(), 60,
-                        "the import did not reach the end of its loading stage")
+        try:
+            page.wait_until(lambda d: _bar(page, "loading") == 100 and Path(f"{hold}.held").exists(), 60,
+                            "the import did not reach the end of its loading stage")
+        except Exception:       # say where it stood (bars, the hold marker, the page's message)
+            bars = {s: _bar(page, s) for s in ("reading", "validating", "loading", "rollups", "detection")}
+            raise AssertionError(f"not held at the end of loading: bars {bars}, held marker "
+                                 f"{Path(f'{hold}.held').exists()}, hold file {hold.exists()}, "
+                                 f"page: {page.text()[:600]!r}")
         assert _bar(page, "rollups") < 100 and not _found(page, ".upload-done")
         assert _enabled(page, "#upload-cancel")                            # while it runs: Cancel, and
         assert not _enabled(page, "#upload-file input[type=file]")       # no second upload meanwhile
