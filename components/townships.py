@@ -21,10 +21,11 @@ TABLE_FIELDS = ("rank", "name", "region_code", "households", "population", "allo
 def tukey(values, k: float = 1.5) -> dict | None:
     """Tukey's fences over the non-missing values: q1, q3 (pandas' linear quantiles), iqr, low = q1 - k*iqr,
     high = q3 + k*iqr. None with fewer than 4 values (quartiles of 3 numbers mean nothing)."""
-    v = pd.Series(values, dtype=float).dropna()
+    v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    v = v[~np.isnan(v)]
     if len(v) < 4:
         return None
-    q1, q3 = float(v.quantile(0.25)), float(v.quantile(0.75))
+    q1, q3 = (float(x) for x in np.quantile(v, [0.25, 0.75]))     # linear, as pandas' quantile
     iqr = q3 - q1
     return {"q1": q1, "q3": q3, "iqr": iqr, "low": q1 - k * iqr, "high": q3 + k * iqr, "n": int(len(v))}
 
@@ -183,11 +184,12 @@ def small_multiples(monthly: pd.DataFrame, df: pd.DataFrame, metric: str, lang: 
     gap_x, gap_y = 0.06, 0.12 / max(rows, 1) + 0.04
     w, h = (1 - gap_x * (cols - 1)) / cols, (1 - gap_y * (rows - 1)) / rows
     data, layout, notes = [], {}, []
+    by_code = dict(tuple(m.groupby("region_code", sort=False)))
     for i, code in enumerate(codes):
         r, c = divmod(i, cols)
         ax = "" if i == 0 else str(i + 1)
         x0, y1 = c * (w + gap_x), 1 - r * (h + gap_y)
-        part = m[m["region_code"] == code].set_index("period").reindex(periods)
+        part = by_code[code].set_index("period").reindex(periods)
         data.append({"type": "bar", "x": periods, "y": part["v"].round(2).tolist(), "xaxis": f"x{ax}",
                      "yaxis": f"y{ax}", "marker": {"color": COLORWAY[1] if not complaints else COLORWAY[0]},
                      "name": base.at[code, "name"], "showlegend": False,
