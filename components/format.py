@@ -10,6 +10,8 @@ def money(v, lang: str = "zh") -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "—"
     v = float(v)
+    if abs(v) < 0.005:          # amounts are to the fen: a sum's float residue is 0, never "-0.00"
+        v = 0.0
     if lang == "zh":
         if abs(v) >= 1e8:
             return f"{v / 1e8:,.2f} {t('unit.yi_yuan', lang)}"

@@ -84,7 +84,8 @@ def reject_rows(rows: list[dict], lang: str) -> list[dict]:
 
 
 def history_column_defs(lang: str) -> list[dict]:
-    num = {"type": "rightAligned", "width": 110}
+    num = {"type": "rightAligned", "width": 120,
+           "valueFormatter": {"function": "params.value == null ? '' : d3.format(',')(params.value)"}}
     return [{"field": c, "headerName": t(f"upload.col.{c}", lang),
              **(num if c in ("loaded", "inserted", "updated", "rejected") else {"flex": 1} if c == "file" else {"width": 150})}
             for c in HISTORY_COLUMNS]

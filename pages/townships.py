@@ -56,10 +56,10 @@ def layout(county: str | None = None, year: str | None = None, metric: str | Non
         html.Div(id=Ids.CRUMB),
         html.Div(t("townships.click_hint", lang), className="text-muted small mb-1"),
         dbc.Row([
-            dbc.Col([dcc.Loading(dcc.Graph(id=Ids.RANKING, config={"displaylogo": False, "responsive": True}),
+            dbc.Col([dcc.Loading(dcc.Graph(id=Ids.RANKING, config={"displaylogo": False}),
                                  type="dot"),
                      html.Div(id=Ids.FENCES, className="small text-muted")], lg=5),
-            dbc.Col(dcc.Loading(dcc.Graph(id=Ids.MULTIPLES, config={"displaylogo": False, "responsive": True}),
+            dbc.Col(dcc.Loading(dcc.Graph(id=Ids.MULTIPLES, config={"displaylogo": False}),
                                 type="dot"), lg=7),
         ], className="mb-3"),
         html.Div([html.H5(t("townships.table", lang), className="d-inline me-3"),

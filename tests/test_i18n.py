@@ -35,3 +35,10 @@ def test_t_switches_language_and_formats():
     assert t("app.as_of", "en", date="2024-06-30") == "Data as of 2024-06-30"
     assert t("app.title", "xx") == t("app.title", "zh")        # unknown language falls back to Chinese
     assert set(LANGS) == {"zh", "en"}
+
+
+def test_money_never_shows_minus_zero():
+    """A sum of amounts to the fen can leave a float residue such as -1e-9: shown as 0, not "-0.00"."""
+    from components.format import money
+    assert money(-1e-9, "en") == "¥0.00" and money(-0.004, "zh") == "0.00 元"
+    assert money(-0.01, "en") == "¥-0.01" and money(-2.5e6, "en") == "¥-2.50 M"
