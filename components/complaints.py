@@ -260,7 +260,7 @@ def columns(kind: str, lang: str, confidential: bool = False) -> list[dict]:
         d = {"field": field, "headerName": name, **extra}
         if "filterParams" not in d and d.get("filter") not in (None, False):
             d["filterParams"] = {"maxNumConditions": 1, "buttons": ["reset"]}
-        d.setdefault("width", column_width(field, name))
+        d["width"] = max(int(d.get("width") or 0), column_width(field, name, lang))
         out.append(d)
     return out
 
@@ -273,10 +273,16 @@ DATA_WIDTH = {"complaint_id": 155, "region_code": 130, "name": 170, "channel": 9
               "amount_at_risk": 130}
 
 
-def column_width(field: str, header: str) -> int:
-    """Pixels for a column: its data (by field; dates 115, numbers 100) or its header with the sort and
-    filter icons, whichever is wider."""
+# English labels of these fields are longer than the Chinese ones ("Poverty alleviation", "Not accepted")
+DATA_WIDTH_EN = {"category": 170, "status": 130, "match": 120, "extension": 90}
+
+
+def column_width(field: str, header: str, lang: str = "zh") -> int:
+    """Pixels for a column: its data (by field and language; dates 115, numbers 100) or its header with
+    the sort and filter icons, whichever is wider."""
     data = DATA_WIDTH.get(field, 115 if field.endswith(("_date", "_received", "close_limit")) else 100)
+    if lang == "en":
+        data = max(data, DATA_WIDTH_EN.get(field, 0))
     head = sum(15 if ord(ch) > 0x2E80 else 8 for ch in header) + 48
     return int(max(data, head))
 
