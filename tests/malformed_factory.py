@@ -20,7 +20,7 @@ from typing import Callable
 
 import pandas as pd
 
-from tests.package_factory import V1, V3, build as build_base
+from tests.package_factory import build as build_base
 
 # payments.csv columns: payment_id, fund_code, project_code, id_number, name, village_code, amount, paid_date, period
 PAY = {c: i for i, c in enumerate(["payment_id", "fund_code", "project_code", "id_number", "name", "village_code",

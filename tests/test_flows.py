@@ -8,11 +8,11 @@ import csv
 import io
 import json
 import uuid
-from urllib.parse import parse_qsl, urlparse
+from urllib.parse import parse_qsl
 
 import pytest
 
-from tests.drilldown_factory import C, C2, CITY, EXPECTED, PROV, T1, T2, T3, V1A, V1B, V4A
+from tests.drilldown_factory import C, C2, CITY, EXPECTED, PROV, T1, T2, T3, V1A, V1B
 
 
 def login(client, app, role: str, region: str) -> str:

@@ -11,10 +11,6 @@ process killed by hand: what a later look at the history records."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -22,7 +18,7 @@ import pytest
 
 from tests.conftest import using_database
 from tests.malformed_factory import CASES, build_case, replicate
-from tests.test_import_corpus import fingerprint
+from tests.test_import_corpus import fingerprint, kill_when
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -174,19 +170,7 @@ def _kill_job_at(hold_at: str, token: str, url: str, tmp_path: Path) -> None:
     hold = tmp_path / f"hold-{token[:8]}"
     hold.write_text(hold_at)
     env = {**os.environ, "DATABASE_URL": url, "APP_ENV": "test", "IMPORT_TEST_HOLD": str(hold)}
-    proc = subprocess.Popen([sys.executable, "-c", RUN_JOB.format(root=str(ROOT), token=token)], env=env, cwd=ROOT)
-    try:
-        deadline = time.time() + 60
-        while not Path(f"{hold}.held").exists():
-            assert proc.poll() is None, "the import ended before it was killed"
-            assert time.time() < deadline, "the import never reached the hold"
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == -signal.SIGKILL
+    kill_when(RUN_JOB.format(root=str(ROOT), token=token), env, Path(f"{hold}.held"))
 
 
 def test_a_killed_upload_job_leaves_the_database_as_it_was_and_the_history_says_so(dash_app, pkg_dir, tmp_path):

@@ -63,6 +63,23 @@ def fingerprint(url: str) -> dict:
     return fp
 
 
+def kill_when(script: str, env: dict, marker: Path, timeout: float = 60) -> None:
+    """Run ``python -c script`` and kill -9 it as soon as it has written ``marker`` (it must not end first)."""
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=ROOT)
+    try:
+        deadline = time.time() + timeout
+        while not marker.exists():
+            assert proc.poll() is None, "the import ended before it was killed"
+            assert time.time() < deadline, "the import never reached the point where it is killed"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+
+
 def test_the_corpus_has_every_case_the_issue_names():
     names = {c.name for c in CASES}
     assert len(CASES) >= 25
@@ -164,19 +181,7 @@ def test_kill_9_in_the_middle_of_loading_leaves_the_database_as_it_was(base, bas
     pkg = _corrected(base, tmp_path)
     script = KILLER.format(root=str(ROOT), marker=str(marker), pkg=str(pkg), url=url)
     env = {**os.environ, "CACHE_DIR": str(tmp_path / "cache")}
-    proc = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=ROOT)
-    try:
-        deadline = time.time() + 60
-        while not marker.exists():
-            assert proc.poll() is None, "the import ended before it was killed"
-            assert time.time() < deadline
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == -signal.SIGKILL
+    kill_when(script, env, marker)
     assert fingerprint(url) == before
     s = import_package(pkg, get_engine(url), run_detect=False)      # and the database still works
     assert s.tables["payments"].updated == 2

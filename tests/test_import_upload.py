@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import shutil
 import zipfile
 
 import pytest
@@ -73,7 +72,6 @@ def work_db(tmp_path, app_db):
 
 
 def test_admin_uploads_a_package_sees_the_counts_the_rejects_and_the_history(dash_app, pkg_dir, tmp_path, work_db):
-    from data_access.imports import run_job
     client = dash_app.server.test_client()
     client.set_cookie("lang", "en")
     admin = login(client, "admin", None)

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 from scripts.dash_session import DashSession, data_pages
 
