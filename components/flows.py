@@ -225,8 +225,8 @@ def gap_columns(lang: str) -> list[dict]:
             d.update({"type": "rightAligned", "valueFormatter": money_fmt, "filter": "agNumberColumnFilter", "width": 130})
         elif c == "name":
             d.update({"pinned": "left", "width": 160, "cellClass": "flows-link", "filter": True})
-        else:
-            d.update({"width": 120, "filter": True})
+        else:           # a 12-digit division code with the filter icon needs ~150 px
+            d.update({"width": 150 if c == "region_code" else 120, "filter": True})
         cols.append(d)
     return cols
 
