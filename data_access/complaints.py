@@ -664,12 +664,12 @@ def change_subject(scope: Scope, username: str | None, complaint_id, action: str
                                                             not_about_viewer(scope))).first()
         if found is None:
             return refuse("complaints.subject.err_scope")
+        have = conn.execute(select(S.c.id_number).where(S.c.complaint_id == cid)).scalars().all()
         if action == "add":
             if not is_valid(idn):
                 return refuse("complaints.subject.err_id")
             if idn == (scope.person_id or ""):
                 return refuse("complaints.subject.err_self")
-            have = conn.execute(select(S.c.id_number).where(S.c.complaint_id == cid)).scalars().all()
             if idn in have:
                 return refuse("complaints.subject.err_exists")
             if len(have) >= MAX_SUBJECTS:
@@ -677,7 +677,6 @@ def change_subject(scope: Scope, username: str | None, complaint_id, action: str
             conn.execute(insert(S).values(complaint_id=cid, id_number=idn, recorded_by=(username or "")[:64],
                                           recorded_at=dt.datetime.now().replace(microsecond=0)))
         else:
-            have = conn.execute(select(S.c.id_number).where(S.c.complaint_id == cid)).scalars().all()
             match = [i for i in have if _subject_ref(cid, i) == ref]
             if not match:
                 return refuse("complaints.subject.err_request")

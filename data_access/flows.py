@@ -121,7 +121,7 @@ def flow(scope: Scope, region: str | None = None, fund: str | None = None, categ
     if fund:
         rows, edges, pi = _per_fund(codes, root, day)
     else:
-        rows, edges, pi = _grouped(codes, root, category, year_from, year_to)
+        rows, edges, pi = _grouped(root, category, year_from, year_to)
     out["paid_inside_all"] = pi
     if rows.empty:
         return out
@@ -165,7 +165,7 @@ def _per_fund(codes: list[str], root: str, day) -> tuple[pd.DataFrame, pd.DataFr
     return rows, read_df(stmt), _paid_inside(codes, root)
 
 
-def _grouped(codes: list[str], root: str, category, year_from, year_to) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+def _grouped(root: str, category, year_from, year_to) -> tuple[pd.DataFrame, pd.DataFrame, float]:
     """All funds, a category, a range of years: the same rows already summed per (category, year, region)
     by the roll-up (agg_fund_flow_group, agg_flow_edge_group), one row per region and year."""
     cat = category if category else "*"
