@@ -19,7 +19,7 @@ from core.scope import CHILD_LEVEL, level_of
 from core.viewer import current_lang, current_scope, current_viewer
 from data_access import complaints as dac
 from data_access import meta
-from pages.complaints import EXPORT, SUBJECT_REMOVE, TABLES, Ids
+from pages.complaints import EXPORT, SUBJECT_REMOVE, TABLES, TABS, Ids
 
 EXPORT_LIMIT = 50000
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -217,10 +217,10 @@ def subjects(cid, _add, _submit, _removes, id_number):
     Output("state-url", "search", allow_duplicate=True),
     Input(Ids.FROM, "value"), Input(Ids.TO, "value"), Input(Ids.COMPARE, "clickData"),
     Input(Ids.COMPARE_GRID, "cellClicked"),
-    State(Ids.STATE, "data"),
+    State(Ids.STATE, "data"), State(Ids.TABS, "value"),
     prevent_initial_call=True,
 )
-def navigate(p_from, p_to, click, cell, state):
+def navigate(p_from, p_to, click, cell, state, tab):
     """Period and drill-down live in the URL; the page re-renders from it (a reload restores it)."""
     state = dict(state if isinstance(state, dict) else {})
     trig = ctx.triggered_id
@@ -238,7 +238,10 @@ def navigate(p_from, p_to, click, cell, state):
             raise PreventUpdate
         state["region"] = code
     q = {k: v for k, v in state.items() if k in ("region", "from", "to") and v not in (None, "")}
+    if tab in TABS and tab != TABS[0]:
+        q["tab"] = tab                      # a drill-down from the comparison stays on the comparison
     return "?" + urlencode(q) if q else ""
+
 
 
 def table_data(table: str, state, list_query: dict | None = None) -> tuple[list[dict], list[dict], str]:

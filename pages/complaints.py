@@ -22,6 +22,7 @@ dash.register_page(__name__, path="/complaints", title_key="nav.complaints", ord
 EXPORT = "complaints-export"         # pattern-matching id type of the export buttons
 SUBJECT_REMOVE = "complaints-subject-remove"   # pattern-matching id type of a subject's remove button
 TABLES = ("compare", "r22", "r23", "repeats", "corroboration", "list")
+TABS = ("summary", "compare", "timeliness", "repeats", "list")     # the page's sections, ?tab=... in the URL
 
 
 class Ids(str, Enum):
@@ -57,6 +58,7 @@ class Ids(str, Enum):
     SUBJECT_INPUT = "complaints-subject-input"
     SUBJECT_ADD = "complaints-subject-add"
     SUBJECT_MSG = "complaints-subject-msg"
+    TABS = "complaints-tabs"
 
 
 def _graph(id_: str, height: int = 340):
@@ -100,6 +102,7 @@ def layout(region: str | None = None, **query):
     lang = current_lang()
     confidential = current_scope().complaints
     p_from, p_to = _month(query.get("from")), _month(query.get("to"))
+    tab = query.get("tab") if query.get("tab") in TABS else TABS[0]
     list_opts = {"cacheBlockSize": 100, "maxBlocksInCache": 20,
                  "infiniteInitialRowCount": 1, "rowSelection": {"mode": "singleRow", "checkboxes": False}}
     return html.Div([
@@ -120,40 +123,50 @@ def layout(region: str | None = None, **query):
         html.Div([html.Span(t("complaints.rule_note", lang)), " ", html.Span(id=Ids.ASOF)],
                  className="text-muted small mb-2"),
         dbc.Row(id=Ids.KPIS, className="g-3 mb-3"),
-        dbc.Row([dbc.Col(_graph(Ids.FUNNEL), lg=4), dbc.Col(_graph(Ids.CHANNEL), lg=4),
-                 dbc.Col(_graph(Ids.CATEGORY), lg=4)], className="mb-3"),
-        dbc.Row([dbc.Col(_graph(Ids.MONTH, 300), lg=12)], className="mb-3"),
-        # comparison and drill-down
-        _heading(Ids.COMPARE_TITLE, "compare", lang, is_id=True),
-        html.Div(t("complaints.click_hint", lang), className="text-muted small mb-1"),
-        dbc.Row([dbc.Col(_graph(Ids.COMPARE, 420), lg=5),
-                 dbc.Col(_grid(Ids.COMPARE_GRID, columns("compare", lang), "420px", row_id="region_code"), lg=7)],
-                className="mb-3"),
-        # timeliness
-        html.H5(t("complaints.timeliness", lang), className="mt-3"),
-        dbc.Row(id=Ids.TIME_KPIS, className="g-3 mb-3"),
-        dbc.Row([dbc.Col(_graph(Ids.ACCEPT_DAYS, 300), lg=6), dbc.Col(_graph(Ids.CLOSE_DAYS, 300), lg=6)],
-                className="mb-2"),
-        dbc.Row([
-            dbc.Col([_heading(t("complaints.r22", lang), "r22", lang),
-                     _grid(Ids.R22_GRID, columns("r22", lang), "300px", row_id="complaint_id")], lg=6),
-            dbc.Col([_heading(t("complaints.r23", lang), "r23", lang),
-                     _grid(Ids.R23_GRID, columns("r23", lang), "300px", row_id="complaint_id")], lg=6),
-        ], className="mb-3"),
-        # repeats and corroboration
-        _heading(t("complaints.repeats", lang), "repeats", lang),
-        dbc.Row(id=Ids.REPEAT_KPIS, className="g-3 mb-2"),
-        _grid(Ids.REPEAT_GRID, columns("repeats", lang), "240px"),
-        _heading(t("complaints.corroboration", lang), "corroboration", lang),
-        html.Div(t("complaints.corroboration_note", lang), className="text-muted small mb-1"),
-        _grid(Ids.CORR_GRID, columns("corroboration", lang), "260px"),
-        # the list
-        _heading(t("complaints.list", lang), "list", lang),
-        html.Div([html.Span(id=Ids.LIST_COUNT), " ",
-                  html.Span(t("complaints.confidential_note", lang)) if not confidential else None],
-                 className="text-muted small mb-1"),
-        _grid(Ids.LIST_GRID, columns("list", lang, confidential), "460px", row_id="complaint_id",
-              dashGridOptions=list_opts, rowModelType="infinite"),
+        # one section at a time: only the open tab's graphs and grids are drawn (the browser's main thread
+        # is what a province-wide page waits for); every section's data still arrives with the page
+        dcc.Tabs(id=Ids.TABS, value=tab, className="mb-2 page-tabs", parent_className="page-tabs", children=[
+            dcc.Tab(label=t("complaints.tab.summary", lang), value="summary", children=[
+                dbc.Row([dbc.Col(_graph(Ids.FUNNEL), lg=4), dbc.Col(_graph(Ids.CHANNEL), lg=4),
+                         dbc.Col(_graph(Ids.CATEGORY), lg=4)], className="mt-2 mb-3"),
+                dbc.Row([dbc.Col(_graph(Ids.MONTH, 300), lg=12)], className="mb-3"),
+            ]),
+            # comparison and drill-down
+            dcc.Tab(label=t("complaints.tab.compare", lang), value="compare", children=[
+                _heading(Ids.COMPARE_TITLE, "compare", lang, is_id=True),
+                html.Div(t("complaints.click_hint", lang), className="text-muted small mb-1"),
+                dbc.Row([dbc.Col(_graph(Ids.COMPARE, 420), lg=5),
+                         dbc.Col(_grid(Ids.COMPARE_GRID, columns("compare", lang), "420px", row_id="region_code"), lg=7)],
+                        className="mb-3"),
+            ]),
+            dcc.Tab(label=t("complaints.timeliness", lang), value="timeliness", children=[
+                dbc.Row(id=Ids.TIME_KPIS, className="g-3 mt-1 mb-3"),
+                dbc.Row([dbc.Col(_graph(Ids.ACCEPT_DAYS, 300), lg=6), dbc.Col(_graph(Ids.CLOSE_DAYS, 300), lg=6)],
+                        className="mb-2"),
+                dbc.Row([
+                    dbc.Col([_heading(t("complaints.r22", lang), "r22", lang),
+                             _grid(Ids.R22_GRID, columns("r22", lang), "300px", row_id="complaint_id")], lg=6),
+                    dbc.Col([_heading(t("complaints.r23", lang), "r23", lang),
+                             _grid(Ids.R23_GRID, columns("r23", lang), "300px", row_id="complaint_id")], lg=6),
+                ], className="mb-3"),
+            ]),
+            dcc.Tab(label=t("complaints.tab.repeats", lang), value="repeats", children=[
+                _heading(t("complaints.repeats", lang), "repeats", lang),
+                dbc.Row(id=Ids.REPEAT_KPIS, className="g-3 mb-2"),
+                _grid(Ids.REPEAT_GRID, columns("repeats", lang), "240px"),
+                _heading(t("complaints.corroboration", lang), "corroboration", lang),
+                html.Div(t("complaints.corroboration_note", lang), className="text-muted small mb-1"),
+                _grid(Ids.CORR_GRID, columns("corroboration", lang), "260px"),
+            ]),
+            dcc.Tab(label=t("complaints.tab.list", lang), value="list", children=[
+                _heading(t("complaints.list", lang), "list", lang),
+                html.Div([html.Span(id=Ids.LIST_COUNT), " ",
+                          html.Span(t("complaints.confidential_note", lang)) if not confidential else None],
+                         className="text-muted small mb-1"),
+                _grid(Ids.LIST_GRID, columns("list", lang, confidential), "460px", row_id="complaint_id",
+                      dashGridOptions=list_opts, rowModelType="infinite"),
+            ]),
+        ]),
         html.Div(id=Ids.DETAIL, className="mt-2"),
         dcc.Store(id=Ids.DETAIL_ID, data=None),
         _subjects(lang) if confidential else None,

@@ -1,5 +1,6 @@
 """`python manage.py bench browser`: headless Chromium opens every data page of the database and
-times how long until every graph is drawn (and Dash has no callback in flight); also the size of the
+times how long until every graph is drawn (and Dash has no callback in flight), and, on a page with
+tabs, how long each other tab takes from its click until its graphs are drawn; also the size of the
 map page's payload, gzipped. Runs against --database-url (default: DATABASE_URL)."""
 from __future__ import annotations
 
@@ -53,26 +54,38 @@ def bench_browser(args) -> int:
         return document.readyState === 'complete' && !document.querySelector('[data-dash-is-loading="true"]')
                && gs.every(g => g.querySelector('.main-svg') !== null);
     """
+    def wait_drawn(t0: float) -> float:
+        while True:
+            time.sleep(0.02)
+            try:
+                ready = d.execute_script(drawn)
+            except Exception:
+                ready = False
+            if ready or time.perf_counter() - t0 > 30:
+                return time.perf_counter() - t0
+
     times: dict[str, list[float]] = {}
+    tabs: dict[str, list[float]] = {}      # a page's other tabs (dcc.Tabs): click -> every graph of it drawn
     for _round in range(args.rounds):
         for page in data_pages():
             t0 = time.perf_counter()
             d.get(base + page)
-            while True:
-                time.sleep(0.02)
-                try:
-                    ready = d.execute_script(drawn)
-                except Exception:
-                    ready = False
-                if ready or time.perf_counter() - t0 > 30:
-                    break
-            times.setdefault(page, []).append(time.perf_counter() - t0)
+            times.setdefault(page, []).append(wait_drawn(t0))
+            n_tabs = len(d.find_elements("css selector", "[id$='-tabs'] .tab"))
+            for i in range(1, n_tabs):
+                tab = d.find_elements("css selector", "[id$='-tabs'] .tab")[i]
+                label = f"{page} [{tab.text or i}]"
+                t0 = time.perf_counter()
+                tab.click()
+                tabs.setdefault(label, []).append(wait_drawn(t0))
     d.quit()
     srv.shutdown()
     all_t = [x for v in times.values() for x in v]
     out = {"bench": "browser", "database": engine.dialect.name, "rounds": args.rounds,
            "pages": {p: {"p50_s": round(_pct(v, 0.5), 2), "max_s": round(max(v), 2)} for p, v in times.items()},
            "p95_s": round(_pct(all_t, 0.95), 2), "target_p95_s": 1.5,
+           "tab_switches": {p: {"p50_s": round(_pct(v, 0.5), 2), "max_s": round(max(v), 2)} for p, v in tabs.items()},
+           "tab_switch_p95_s": round(_pct([x for v in tabs.values() for x in v], 0.95), 2) if tabs else None,
            "map_payload_gzip_kb": round(map_bytes / 1024, 1) if map_bytes else None, "target_map_kb": 500}
     print(json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))
     return 0

@@ -428,9 +428,22 @@ def test_url_round_trip(cdb, dash_app):
     assert "西渡镇" in crumb and "衡阳县" in crumb
     # 西渡镇, received Jan-Mar 2024: A7 A8 X1 X2 L30 O1 O2 O3 O4
     assert resp["complaints-funnel"]["figure"]["data"][0]["x"] == [9, 9, 5, 2]
-    # the grid click drills down too
-    st, _, resp = post(c, "navigate", {"complaints-compare-grid.cellClicked": {"rowId": F.V1}, STATE: state})
-    assert dict(parse_qsl(urlparse(resp["state-url"]["search"]).query))["region"] == F.V1
+    # the grid click drills down too, and the open tab goes along (the drill-down stays on the comparison)
+    st, _, resp = post(c, "navigate", {"complaints-compare-grid.cellClicked": {"rowId": F.V1}, STATE: state,
+                                       "complaints-tabs.value": "compare"})
+    query = dict(parse_qsl(urlparse(resp["state-url"]["search"]).query))
+    assert query["region"] == F.V1 and query["tab"] == "compare"
+    with dash_app.server.test_request_context("/complaints"):
+        comps = {}
+        _walk(page["layout"](**query), comps)
+    assert comps["complaints-tabs"]["value"] == "compare"
+    # the default tab is not written into the URL; an unknown one is not taken from it
+    st, _, resp = post(c, "navigate", {"complaints-to.value": "2024-04", STATE: state, "complaints-tabs.value": "summary"})
+    assert "tab" not in dict(parse_qsl(urlparse(resp["state-url"]["search"]).query))
+    with dash_app.server.test_request_context("/complaints"):
+        comps = {}
+        _walk(page["layout"](tab="<script>"), comps)
+    assert comps["complaints-tabs"]["value"] == "summary"
 
 
 def _export(c, table, fmt, state, list_query=None):

@@ -49,6 +49,10 @@ MESSAGES = {
     "complaints.click_hint": ("点击柱形或地区名称进入下一级。", "Click a bar or a region's name to go one level down."),
     # timeliness
     "complaints.timeliness": ("办理时效", "Timeliness"),
+    "complaints.tab.summary": ("概况", "Summary"),
+    "complaints.tab.compare": ("地区对比", "Regions compared"),
+    "complaints.tab.repeats": ("重复投诉与线索印证", "Repeats and clues"),
+    "complaints.tab.list": ("投诉清单", "Complaint list"),
     "complaints.kpi.accepted_in_time": ("7 日内受理", "Accepted within 7 days"),
     "complaints.kpi.closed_in_time": ("期限内办结", "Closed within the limit"),
     "complaints.kpi.accept_overdue": ("受理超期（R22）", "Late acceptance (R22)"),
