@@ -319,7 +319,10 @@ def matter_key(df: pd.DataFrame) -> pd.Series:
     """``region|P:project`` when the complaint names a project, else ``region|F:fund``; NaN without either."""
     proj = df["project_code"].where(df["project_code"].notna() & df["project_code"].astype(str).ne(""))
     fund = df["fund_code"].where(df["fund_code"].notna() & df["fund_code"].astype(str).ne(""))
-    return df["region_code"] + "|" + ("P:" + proj).fillna("F:" + fund)
+    key = "P:" + proj
+    miss = key.isna()
+    key[miss] = ("F:" + fund)[miss]        # (not fillna: pandas warns about downcasting object columns)
+    return df["region_code"] + "|" + key
 
 
 def matter_runs(df: pd.DataFrame, window_days: int = REPEAT_DAYS) -> pd.DataFrame:

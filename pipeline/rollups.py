@@ -360,10 +360,10 @@ def build_complaint_rollups(conn: Connection) -> None:
     df["received"] = 1
     df["accepted"] = df["accepted_date"].notna().astype(int)
     df["closed"] = df["closed_date"].notna().astype(int)
-    df["substantiated_n"] = (df["closed_date"].notna() & df["substantiated"].fillna(False).astype(bool)).astype(int)
+    df["substantiated_n"] = (df["closed_date"].notna() & df["substantiated"].astype("boolean").fillna(False).astype(bool)).astype(int)
     df["accepted_in_time"] = df["accepted_in_time"].astype(int)
     df["closed_in_time"] = df["closed_in_time"].astype(int)
-    df["extensions"] = df["extension_approved"].fillna(False).astype(bool).astype(int)
+    df["extensions"] = df["extension_approved"].astype("boolean").fillna(False).astype(int)
     df["amount_involved"] = df["amount_involved"].astype(float).fillna(0.0)
     out = expand_levels(df, "region_code", ["period", "channel", "category"], {
         "received": "received", "accepted": "accepted", "closed": "closed", "substantiated": "substantiated_n",
@@ -397,7 +397,7 @@ def build_clue_rollups(conn: Connection, fresh: dict | None = None) -> None:
         columns={"region_code": "village_code", "n": "cn", "risk": "crisk"}) if not c.empty else
         pd.DataFrame(columns=["village_code", "cn", "crisk"]), on="village_code", how="outer")
     for col in ("n", "fn", "cn"):
-        df[col] = df[col].fillna(0).astype("int64")
+        df[col] = pd.to_numeric(df[col]).fillna(0).astype("int64")
     for col in ("amount", "famount", "crisk"):
         df[col] = df[col].astype(float).fillna(0.0)
     out = expand_levels(df, "village_code", [], {"n_payments": "n", "paid_amount": "amount", "flagged_payments": "fn",
@@ -599,7 +599,7 @@ def build_indicator_rollups(conn: Connection, pay_by_village_year: pd.DataFrame 
         comp = pd.DataFrame({"code": comp["region_code"], "yr": comp["received_date"].dt.strftime("%Y"),
                              "complaints": 1, "closed": comp["closed_date"].notna().astype(int),
                              "substantiated": (comp["closed_date"].notna() &
-                                               comp["substantiated"].fillna(False).astype(bool)).astype(int)})
+                                               comp["substantiated"].astype("boolean").fillna(False).astype(bool)).astype(int)})
         parts.append(comp)
     if not parts:
         return
