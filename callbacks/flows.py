@@ -5,10 +5,11 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from dash import Input, Output, State, callback, ctx, no_update
+from dash.exceptions import PreventUpdate
 
 from components.figures import empty_figure
-from components.flows import (EXPAND_STEP, GAP_FIELDS, MAX_LIMIT, click_key, export_file, gap_columns, gap_rows,
-                              kpi_row, limits_from, sankey_figure)
+from components.flows import (EXPAND_STEP, GAP_FIELDS, MAX_LIMIT, MORE, click_key, export_file, fund_option_list,
+                              gap_columns, gap_rows, kpi_row, limits_from, sankey_figure)
 from components.shell import breadcrumb
 from core.audit import log_event
 from core.i18n import t
@@ -64,15 +65,29 @@ def render(state):
     rows = gap_rows(flows.gaps(scope, *_args(s)), lang)
     opts = flows.fund_options(scope)
     cat_opts = flows.selected_funds(scope, None, s["category"], s["year_from"], s["year_to"])
-    fund_opts = [{"label": f"{r.name}（{r.year}）" if lang == "zh" else f"{r.name} ({r.year})", "value": r.fund_code}
-                 for r in cat_opts.itertuples(index=False)]
-    if s["fund"] and s["fund"] not in set(cat_opts["fund_code"]):
-        fund_opts += [{"label": r.name, "value": r.fund_code} for r in opts[opts["fund_code"] == s["fund"]].itertuples()]
+    fund_opts = fund_option_list(cat_opts, lang, s["fund"], everything=opts)
     cats = [{"label": t(f"category.{c}", lang), "value": c} for c in sorted(set(opts["category"]))]
     years = [{"label": str(y), "value": int(y)} for y in sorted(set(opts["year"].astype(int)))]
     extra = {k: s[k] for k in FILTERS if s.get(k) not in (None, "")}
     return (breadcrumb(crumbs, "/flows", lang, extra), kpi_row(f, lang), fig, tail_text, rows, gap_columns(lang),
             fund_opts, cats, years, years)
+
+
+@callback(
+    Output(Ids.FUND, "options", allow_duplicate=True),
+    Input(Ids.FUND, "search_value"), State(Ids.FUND, "value"), State(Ids.STATE, "data"),
+    prevent_initial_call=True,
+)
+def search_funds(text, value, state):
+    """Typing in the fund dropdown searches the viewer's fund items (within the chosen category and years)
+    on the server; only the first matches travel."""
+    if not isinstance(text, str) or not text.strip():
+        raise PreventUpdate
+    scope, lang = current_scope(), current_lang()
+    s = parse(state)
+    funds = flows.selected_funds(scope, None, s["category"], s["year_from"], s["year_to"])
+    return fund_option_list(funds, lang, value if isinstance(value, str) else None, text[:60],
+                            everything=flows.fund_options(scope))
 
 
 @callback(
@@ -89,6 +104,8 @@ def navigate(fund, category, year_from, year_to, click, cell, reset, state):
     trig = ctx.triggered_id
     scope = current_scope()
     if trig == Ids.FUND:
+        if fund == MORE:
+            return no_update, no_update
         s["fund"] = fund or None
     elif trig == Ids.CATEGORY:
         s["category"] = category or None

@@ -2,7 +2,6 @@
 the gap table's rows and columns, and the CSV/XLSX export of a table (shared with the township page)."""
 from __future__ import annotations
 
-
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import html
@@ -16,11 +15,38 @@ from core.scope import LEVELS, level_of
 DEFAULT_LIMIT = 10      # nodes shown per level before the rest is aggregated ("other N villages")
 EXPAND_STEP = 20        # a click on "other N ..." shows this many more of that level
 MAX_LIMIT = 500
+FUND_OPTIONS = 50       # fund items listed in the dropdown at once; typing searches the rest on the server
+MORE = "__more__"       # the value of the (disabled) "type to search N more" line
 LEVEL_COLOR = {"province": "#2c3e50", "city": "#2e6da4", "county": "#8e44ad", "township": "#16a085",
                "village": "#e67e22"}
 SINK_COLOR = {"households": "#27ae60", "projects": "#1abc9c", "retained": "#c0392b", "pending": "#f1c40f",
               "source": "#7f8c8d"}
 EPS = 0.005
+
+
+def fund_option_list(funds: pd.DataFrame, lang: str, selected: str | None = None, query: str | None = None,
+                     everything: pd.DataFrame | None = None, limit: int | None = None) -> list[dict]:
+    """The fund dropdown's options: the first ``limit`` of ``funds`` (newest first) whose name or code
+    contains ``query``, the selected fund always (looked up in ``everything`` when the filters hide it),
+    and a disabled last line saying how many more a search would reach. A province has ~1,800 fund
+    items: listing them all made the browser index every label for search (~0.7 s per page load)."""
+    def label(r) -> str:
+        return f"{r.name}（{r.year}）" if lang == "zh" else f"{r.name} ({r.year})"
+    limit = FUND_OPTIONS if limit is None else limit
+    df = funds
+    q = (query or "").strip().lower()
+    if q:
+        hit = (df["name"].astype(str).str.lower().str.contains(q, regex=False)
+               | df["fund_code"].astype(str).str.lower().str.contains(q, regex=False))
+        df = df[hit]
+    shown = df.head(limit)
+    opts = [{"label": label(r), "value": r.fund_code} for r in shown.itertuples(index=False)]
+    if selected and selected not in set(shown["fund_code"]):
+        pool = funds if everything is None else everything
+        opts += [{"label": label(r), "value": r.fund_code} for r in pool[pool["fund_code"] == selected].itertuples(index=False)]
+    if len(df) > limit:
+        opts.append({"label": t("flows.more_funds", lang, n=count(len(df) - limit)), "value": MORE, "disabled": True})
+    return opts
 
 
 def _rgba(hex_color: str, alpha: float) -> str:

@@ -329,3 +329,46 @@ def test_rollups_command_rebuilds_a_missing_rollup(drill_db, tmp_path):
     got = pd.read_sql(q, get_engine(url))
     pd.testing.assert_frame_equal(got, want)
     assert pd.read_sql("SELECT COUNT(*) AS n FROM agg_flow_edge_group", get_engine(url))["n"][0] > 0
+
+
+def test_fund_dropdown_lists_a_page_and_searches_the_rest():
+    """A province has ~1,800 fund items: the dropdown gets the newest 50 and a line saying how many more a
+    search reaches; a search matches names and codes; the chosen fund is always an option."""
+    import pandas as pd
+
+    from components.flows import FUND_OPTIONS, MORE, fund_option_list
+    funds = pd.DataFrame({"fund_code": [f"F{i:04d}" for i in range(120)],
+                          "name": [f"{'危房改造' if i % 3 == 0 else '农村低保'}资金{i}" for i in range(120)],
+                          "category": "x", "year": [2024 - i // 60 for i in range(120)]})
+    opts = fund_option_list(funds, "zh")
+    assert [o["value"] for o in opts[:FUND_OPTIONS]] == list(funds["fund_code"][:FUND_OPTIONS])
+    assert opts[0]["label"] == "危房改造资金0（2024）"
+    assert opts[-1] == {"label": "另有 70 项：输入名称或编码搜索", "value": MORE, "disabled": True}
+    assert len(opts) == FUND_OPTIONS + 1
+    hits = fund_option_list(funds, "en", query="危房")             # 40 names match: no "more" line
+    assert len(hits) == 40 and all("危房改造" in o["label"] for o in hits) and hits[0]["label"].endswith("(2024)")
+    assert [o["value"] for o in fund_option_list(funds, "zh", query="f0119")] == ["F0119"]
+    # the chosen fund stays an option even when the list or the search leaves it out
+    opts = fund_option_list(funds, "zh", selected="F0100", query="低保")
+    assert "F0100" in [o["value"] for o in opts] and opts[-1]["value"] == MORE and opts[-1]["disabled"]
+
+
+def test_fund_search_reaches_only_the_viewers_funds(drill_db, dash_app):
+    """The search runs on the server over the viewer's own fund items: 衡南县 does not reach 衡阳县's
+    drinking-water fund, whatever it types; 衡阳县 does."""
+    def search(client, text, state=None):
+        r = call(client, dash_app, "flows-fund.options", {"flows-fund.search_value": text},
+                 {"flows-fund.value": None, "flows-state.data": state or {}})
+        return [o["value"] for o in r["flows-fund"]["options"]] if r else None
+
+    other = dash_app.server.test_client()
+    login(other, dash_app, "county_official", C2)
+    assert search(other, "安全饮水") == [] and search(other, "F-WS23") == []
+    assert search(other, "低保") == ["F-DB23"]                 # allocated into 衡南县 in 2023 only
+    own = dash_app.server.test_client()
+    login(own, dash_app, "county_official", C)
+    assert search(own, "安全饮水") == ["F-WS23"]
+    assert search(own, "低保", {"year_from": 2024}) == ["F-DB24"]  # within the chosen years
+    assert search(own, "   ") is None                        # nothing typed: the list stays as it is
+    # the disabled "more" line is not a choice
+    assert navigate(own, dash_app, {}, "flows-fund.value", "__more__") == {}

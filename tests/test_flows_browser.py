@@ -58,3 +58,27 @@ def test_flows_page_in_english(live_server, browser, drill_db):
     page.wait_idle()
     page.wait_for_graphs(min_graphs=1)
     time.sleep(0.5)
+
+
+def test_fund_dropdown_searches_on_the_server(live_server, browser, drill_db, monkeypatch):
+    """Typing in the fund dropdown asks the server (the list holds only the newest items of a province's
+    ~1,800; here only one of the county's four, so that what is found must come from the server);
+    picking a match puts the fund in the URL and the flow follows it."""
+    from selenium.webdriver.common.keys import Keys
+    monkeypatch.setattr("components.flows.FUND_OPTIONS", 1)     # the live server runs in this process
+    page = browser.login(live_server, live_server.user("county_official", C))
+    page.open(f"/flows?region={C}")
+    page.wait_for_graphs(min_graphs=1)
+    box = page.driver.find_element("css selector", "#flows-fund")
+    box.click()
+    page.wait_until(lambda d: "另有 3 项：输入名称或编码搜索" in page.text(), 20, "no line for the funds not listed")
+    assert "2023年农村安全饮水工程" not in page.text()
+    search = page.wait_css("input.dash-dropdown-search")      # the open dropdown's search box (a popover)
+    search.send_keys("安全饮水")
+    page.wait_until(lambda d: "2023年农村安全饮水工程（2023）" in page.text(), 20, "the search found nothing")
+    assert "2023年农村低保资金（2023）" not in page.text()        # the list shows the matches only
+    search.send_keys(Keys.ENTER)
+    page.wait_until(lambda d: "fund=F-WS23" in d.current_url, 20, "the chosen fund is not in the URL")
+    page.wait_idle()
+    page.wait_for_graphs(min_graphs=1)
+    assert "2023年农村安全饮水工程" in page.driver.find_element("css selector", "#flows-fund").text

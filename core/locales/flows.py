@@ -3,6 +3,7 @@ MESSAGES = {
     "flows.heading": ("资金流向：从拨付到发放到户", "Fund flows: from allocation to households"),
     "flows.fund": ("资金项目", "Fund item"),
     "flows.all_funds": ("全部资金项目", "All fund items"),
+    "flows.more_funds": ("另有 {n} 项：输入名称或编码搜索", "{n} more: type a name or code to search"),
     "flows.category": ("资金类别", "Fund category"),
     "flows.all_categories": ("全部类别", "All categories"),
     "flows.year_from": ("起始年度", "From year"),
