@@ -8,6 +8,7 @@ from dash import Input, Output, State, callback, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from components.figures import empty_figure
+from components.format import count
 from components.flows import (EXPAND_STEP, GAP_FIELDS, MAX_LIMIT, MORE, click_key, export_file, fund_option_list,
                               gap_columns, gap_rows, kpi_row, limits_from, sankey_figure)
 from components.shell import breadcrumb
@@ -61,7 +62,7 @@ def render(state):
     s["region"] = crumbs[-1]["code"]
     f = flows.flow(scope, *_args(s))
     fig, tail = sankey_figure(f, limits_from(s), lang)
-    tail_text = " · ".join(t("flows.tail", lang, n=n, level=t(f"level.{lv}", lang)) for lv, n in tail.items())
+    tail_text = " · ".join(t("flows.tail", lang, n=count(n), levels=t(f"levels.{lv}", lang)) for lv, n in tail.items())
     rows = gap_rows(flows.gaps(scope, *_args(s)), lang)
     opts = flows.fund_options(scope)
     cat_opts = flows.selected_funds(scope, None, s["category"], s["year_from"], s["year_to"])

@@ -133,7 +133,7 @@ def sankey_figure(f: dict | None, limits: dict[str, int], lang: str) -> tuple[di
         if key.startswith("o:"):
             lv = key[2:]
             a = agg[key]
-            label = t("flows.other_n", lang, n=count(tail[lv]), level=t(f"level.{lv}", lang))
+            label = t("flows.other_n", lang, n=count(tail[lv]), levels=t(f"levels.{lv}", lang))
             hover = "<br>".join([f"<b>{label}</b>", f"{t('flows.col.in_amount', lang)}: {money(a['in_amount'], lang)}",
                                  f"{t('flows.col.left', lang)}: {money(a['left'], lang)}",
                                  t("flows.click_expand", lang)])
@@ -172,12 +172,12 @@ def sankey_figure(f: dict | None, limits: dict[str, int], lang: str) -> tuple[di
         lcol.append(_rgba(SINK_COLOR[sink_ids[tt]], 0.35) if tt in sink_ids else "rgba(120,120,120,0.25)")
         ltext.append(f"{labels[s]} → {labels[tt]}: {money(v, lang)}")
     per_col = max([limits.get(lv, DEFAULT_LIMIT) + 1 for lv in tail] + [len(keep) // 3, 6])
-    height = int(min(1400, max(460, 34 * per_col)))
+    height = int(min(1600, max(520, 46 * per_col)))
     data = [{
         "type": "sankey", "arrangement": "fixed", "valueformat": ",.2f",
         "customdata": [custom[i][0] for i in keep],
         "node": {"label": [labels[i] for i in keep], "color": [colors[i] for i in keep],
-                 "customdata": [custom[i] for i in keep], "pad": 14, "thickness": 16,
+                 "customdata": [custom[i] for i in keep], "pad": 20, "thickness": 16,
                  "line": {"width": 0.5, "color": "#fff"},
                  "hovertemplate": "%{customdata[1]}<extra></extra>"},
         "link": {"source": src_i, "target": tgt_i, "value": val, "color": lcol, "customdata": ltext,

@@ -164,6 +164,14 @@ def test_tail_is_aggregated_and_expands(county_client, dash_app):
     assert q["n_township"] == "21" and q["n_village"] == "1"
     labels2, _ = sankey(render(county_client, dash_app, layout_state(dash_app, out["state-url"]["search"])))
     assert "集兵镇" in labels2 and "杉桥镇" in labels2 and not any(lab.startswith("其他 2 个乡镇") for lab in labels2)
+    # in English the merged nodes read as English does
+    en = dash_app.server.test_client()
+    login(en, dash_app, "county_official", C)
+    en.get("/lang/en")
+    r = render(en, dash_app, state)
+    labels, _ = sankey(r)
+    assert "2 other townships" in labels and "2 other villages" in labels
+    assert "2 townships merged" in r["flows-tail"]["children"]
 
 
 def test_url_round_trip_and_node_clicks(county_client, dash_app):

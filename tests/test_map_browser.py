@@ -70,3 +70,11 @@ def test_clue_page_opens_detail(live_server, browser, clue_data, lang):
     assert "clue=" in page.driver.current_url
     assert ("请选择处理操作" not in page.text()) and ("Choose an action" not in page.text())
     page.screenshot(f"clues-{lang}")
+    # the per-rule precision is a tab of its own (drawn when opened)
+    heading = "规则实测准确率" if lang == "zh" else "Measured precision per rule"
+    assert heading not in page.text()
+    tab = next(e for e in page.driver.find_elements("css selector", "#clues-tabs .tab")
+               if e.text == ("规则准确率" if lang == "zh" else "Precision per rule"))
+    tab.click()
+    page.wait_until(lambda d: heading in page.text(), 20, "the precision tab shows nothing")
+    assert "R01" in page.text()

@@ -2,6 +2,9 @@
 MESSAGES = {
     "nav.clues": ("问题线索", "Clues"),
     "clues.heading": ("问题线索", "Clues"),
+    "clues.tab.list": ("线索清单", "Clue list"),
+    "clues.tab.precision": ("规则准确率", "Precision per rule"),
+    "clues.tab.groups": ("按人员和项目归并", "By person and project"),
     "clues.done": ("已完成：{what}", "Done: {what}"),
     "clues.f.rule": ("规则", "Rule"),
     "clues.f.status": ("状态", "Status"),

@@ -9,6 +9,11 @@ MESSAGES = {
     "level.county": ("县市区", "County"),
     "level.township": ("乡镇街道", "Township"),
     "level.village": ("村社区", "Village"),
+    # a number of regions of a level ("4 other cities"): English needs the plural, in lower case
+    "levels.city": ("市州", "cities"),
+    "levels.county": ("县市区", "counties"),
+    "levels.township": ("乡镇街道", "townships"),
+    "levels.village": ("村社区", "villages"),
     "unit.yuan": ("元", "yuan"),
     "unit.wan_yuan": ("万元", "10k yuan"),
     "unit.yi_yuan": ("亿元", "100M yuan"),
