@@ -47,7 +47,7 @@ def render(state):
     # for the province rather than 134 counties), each a link one level down
     child = CHILD_LEVEL.get(lvl)
     table_rows = subs if child == sub_level else overview.subregions(scope, code, year, child)
-    level_name = t(f"level.{sub_level}", lang) if sub_level else ""
+    level_name = t(f"levels.{sub_level}", lang) if sub_level else ""      # "counties" in English
     years = [{"label": str(y), "value": y} for y in overview.years(scope)]
     extra = {"year": year} if year else {}
     return (

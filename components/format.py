@@ -31,6 +31,18 @@ def count(v) -> str:
     return f"{int(round(float(v))):,}"
 
 
+def pct_digits(top) -> int:
+    """Decimals of a percentage so that ``top`` (a fraction, the largest of a set) shows two significant
+    digits: 1 for 1% and more, 2 from 0.1%, 3 from 0.01%, at most 4."""
+    try:
+        p = abs(float(top)) * 100
+    except (TypeError, ValueError):
+        return 1
+    if not p or math.isnan(p) or p >= 1:
+        return 1
+    return min(4, 1 + math.ceil(-math.log10(p)))
+
+
 def pct(v, digits: int = 1) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "—"

@@ -6,7 +6,7 @@ import pandas as pd
 from dash import html
 
 from components.figures import empty_figure, figure
-from components.format import count, money, pct
+from components.format import count, money, pct, pct_digits
 from components.kpi import kpi_card
 from core.i18n import t
 
@@ -37,8 +37,8 @@ def trend_figure(df: pd.DataFrame, lang: str) -> dict:
         data.append({"type": "bar", "name": t(f"category.{cat}", lang), "x": part["period"].tolist(),
                      "y": part["amount"].astype(float).round(2).tolist(),
                      "hovertemplate": "%{x}<br>%{fullData.name}: ¥%{y:,.0f}<extra></extra>"})
-    return figure(data, t("overview.trend", lang), barmode="stack",
-                  xaxis={"title": {"text": t("axis.month", lang)}, "type": "category"},
+    # no x-axis title: the months speak for themselves, and the title sat inside the legend's rows
+    return figure(data, t("overview.trend", lang), barmode="stack", xaxis={"type": "category"},
                   yaxis={"title": {"text": t("axis.amount_yuan", lang)}})
 
 
@@ -49,8 +49,9 @@ def ranking_figure(df: pd.DataFrame, metric: str, title: str, lang: str, ascendi
         return empty_figure(t("overview.no_data", lang))
     d = d.sort_values(metric, ascending=ascending).head(n).iloc[::-1]
     vals = d[metric].astype(float)
-    text = [pct(v) for v in vals] if as_pct else [f"{v:,.0f}" for v in vals]
-    xs = (vals * (100 if as_pct else 1)).round(3)
+    # rates as small as a province's anomaly rate (~0.01%) keep two significant digits, not "0.0%"
+    text = [pct(v, pct_digits(vals.max())) for v in vals] if as_pct else [f"{v:,.0f}" for v in vals]
+    xs = (vals * (100 if as_pct else 1)).round(6)
     # an all-zero ranking still reads "0.0%" next to each name, on an axis starting at 0
     xaxis = {"ticksuffix": "%" if as_pct else "", "rangemode": "tozero"}
     if float(xs.max()) <= 0:

@@ -42,3 +42,10 @@ def test_money_never_shows_minus_zero():
     from components.format import money
     assert money(-1e-9, "en") == "¥0.00" and money(-0.004, "zh") == "0.00 元"
     assert money(-0.01, "en") == "¥-0.01" and money(-2.5e6, "en") == "¥-2.50 M"
+
+
+def test_small_percentages_keep_two_significant_digits():
+    """A province's anomaly rate (~0.01%) must not read "0.0%" on every bar."""
+    from components.format import pct, pct_digits
+    assert [pct_digits(v) for v in (0.5, 0.012, 0.0099, 0.0012, 0.00012, 0.0000012, 0, None)] == [1, 1, 2, 2, 3, 4, 1, 1]
+    assert pct(0.000123, pct_digits(0.000123)) == "0.012%"
