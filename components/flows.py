@@ -11,6 +11,7 @@ from components.format import count, money
 from components.kpi import kpi_card
 from core.i18n import t
 from core.scope import LEVELS, level_of
+from core.schema import HALF_FEN
 
 DEFAULT_LIMIT = 10      # nodes shown per level before the rest is aggregated ("other N villages")
 EXPAND_STEP = 20        # a click on "other N ..." shows this many more of that level
@@ -21,7 +22,7 @@ LEVEL_COLOR = {"province": "#2c3e50", "city": "#2e6da4", "county": "#8e44ad", "t
                "village": "#e67e22"}
 SINK_COLOR = {"households": "#27ae60", "projects": "#1abc9c", "retained": "#c0392b", "pending": "#f1c40f",
               "source": "#7f8c8d"}
-EPS = 0.005
+EPS = HALF_FEN
 
 
 def fund_option_list(funds: pd.DataFrame, lang: str, selected: str | None = None, query: str | None = None,

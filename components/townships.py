@@ -184,13 +184,16 @@ def small_multiples(monthly: pd.DataFrame, df: pd.DataFrame, metric: str, lang: 
     gap_x, gap_y = 0.06, 0.12 / max(rows, 1) + 0.04
     w, h = (1 - gap_x * (cols - 1)) / cols, (1 - gap_y * (rows - 1)) / rows
     data, layout, notes = [], {}, []
-    by_code = dict(tuple(m.groupby("region_code", sort=False)))
+    # one row per township, one column per month (a month without a row is a gap), built once
+    grid = (m.pivot_table(index="region_code", columns="period", values="v", aggfunc="first", dropna=False)
+            .reindex(index=codes, columns=periods).round(2))
+    values = dict(zip(codes, grid.to_numpy(dtype=float).tolist()))
     for i, code in enumerate(codes):
         r, c = divmod(i, cols)
         ax = "" if i == 0 else str(i + 1)
         x0, y1 = c * (w + gap_x), 1 - r * (h + gap_y)
-        part = by_code[code].set_index("period").reindex(periods)
-        data.append({"type": "bar", "x": periods, "y": part["v"].round(2).tolist(), "xaxis": f"x{ax}",
+        ys = [None if y != y else y for y in values[code]]          # NaN -> a gap (null in JSON)
+        data.append({"type": "bar", "x": periods, "y": ys, "xaxis": f"x{ax}",
                      "yaxis": f"y{ax}", "marker": {"color": COLORWAY[1] if not complaints else COLORWAY[0]},
                      "name": base.at[code, "name"], "showlegend": False,
                      "hovertemplate": f"{base.at[code, 'name']} %{{x}}: %{{y:,.2f}}<extra></extra>"})

@@ -10,6 +10,8 @@ from __future__ import annotations
 from sqlalchemy import (Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, String, Table,
                         Text, BigInteger)
 
+HALF_FEN = 0.005    # amounts are to the fen: a difference below half a fen is rounding, not money
+
 metadata = MetaData()
 CODE = String(12)
 AMOUNT = Float(53)

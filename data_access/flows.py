@@ -34,7 +34,7 @@ NODE_COLS = ["region_code", "name", "level", "in_amount", "from_outside", "passe
              "retained", "pending", "r12"]
 GAP_COLS = ["region_code", "name", "level", "in_amount", "passed_on", "paid", "ledger", "left", "retained",
             "pending", "status", "r12"]
-EPS = 0.005         # half a fen: amounts are to the fen
+EPS = schema.HALF_FEN
 
 
 def _int(v) -> int | None:

@@ -464,7 +464,7 @@ def build_flow_rollups(conn: Connection, paid_by_village_fund: pd.DataFrame | No
     build_flow_group_rollups(conn, tab, as_of)
 
 
-FLOW_EPS = 0.005        # half a fen: amounts are to the fen
+FLOW_EPS = schema.HALF_FEN
 
 
 def flow_node_rows(rows: pd.DataFrame, meta: pd.DataFrame, day, rs) -> pd.DataFrame:

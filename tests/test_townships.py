@@ -183,3 +183,29 @@ def test_export_equals_screen(drill_db, dash_app):
     from openpyxl import load_workbook
     vals = list(load_workbook(io.BytesIO(base64.b64decode(x["content"]))).active.iter_rows(values_only=True))
     assert [list(v) for v in vals[1:]] == [[row[f] if row[f] != "" else None for f in fields] for row in screen]
+
+
+def test_small_multiples_show_each_townships_months_on_shared_axes():
+    """One small chart per township, ranked like the ranking chart: paid per household per month, a month
+    without payments is a gap (not zero), and the same y range for all; complaints per 10,000 residents
+    for the complaint metrics."""
+    import pandas as pd
+
+    from components.townships import small_multiples
+    df = pd.DataFrame({"region_code": ["T1", "T2"], "name": ["甲镇", "乙镇"], "households": [100, 50],
+                       "population": [20000, 5000], "funds_per_household": [1.0, 2.0],
+                       "complaints_per_10k": [3.0, 1.0]})
+    monthly = pd.DataFrame({"region_code": ["T1", "T1", "T1", "T2", "T2"],
+                            "period": ["2024-01", "2024-02", "2024-03", "2024-01", "2024-03"],
+                            "paid_amount": [1000.0, 2000.0, 1500.0, 5000.0, 250.0],
+                            "complaints": [2, 0, 4, 1, 3]})
+    fig = small_multiples(monthly, df, "funds_per_household", "zh")
+    first, second = fig["data"]
+    assert first["name"] == "乙镇" and second["name"] == "甲镇"          # highest funds per household first
+    assert first["x"] == ["2024-01", "2024-02", "2024-03"]
+    assert first["y"] == [100.0, None, 5.0]                               # 乙镇 paid nothing in February
+    assert second["y"] == [10.0, 20.0, 15.0]
+    assert fig["layout"]["yaxis"]["range"] == fig["layout"]["yaxis2"]["range"] == [0, pytest.approx(110.0)]
+    fig = small_multiples(monthly, df, "complaints_per_10k", "en")
+    by_name = {d["name"]: d["y"] for d in fig["data"]}
+    assert by_name == {"甲镇": [1.0, 0.0, 2.0], "乙镇": [2.0, None, 6.0]}
