@@ -192,7 +192,7 @@ def small_multiples(monthly: pd.DataFrame, df: pd.DataFrame, metric: str, lang: 
         r, c = divmod(i, cols)
         ax = "" if i == 0 else str(i + 1)
         x0, y1 = c * (w + gap_x), 1 - r * (h + gap_y)
-        ys = [None if y != y else y for y in values[code]]          # NaN -> a gap (null in JSON)
+        ys = [None if math.isnan(y) else y for y in values[code]]     # NaN -> a gap (null in JSON)
         data.append({"type": "bar", "x": periods, "y": ys, "xaxis": f"x{ax}",
                      "yaxis": f"y{ax}", "marker": {"color": COLORWAY[1] if not complaints else COLORWAY[0]},
                      "name": base.at[code, "name"], "showlegend": False,
