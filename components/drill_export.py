@@ -15,6 +15,7 @@ import pandas as pd
 from dash import html
 from urllib.parse import urlencode
 
+from components.grid import locale_text
 from core.i18n import t
 
 MONEY_FMT = {"function": "params.value == null ? '' : Number(params.value).toLocaleString('en-US', "
@@ -61,7 +62,7 @@ def grid(id_, columns: list[tuple], rows: list[dict], lang: str, height: int = 3
     return dag.AgGrid(id=id_, columnDefs=column_defs(columns, lang), rowData=rows,
                       defaultColDef={"sortable": True, "resizable": True, "filter": True, "minWidth": 90, "flex": 1},
                       dashGridOptions={"animateRows": False, "suppressCellFocus": True,
-                                       "localeText": {"noRowsToShow": t("drill.no_data", lang)}},
+                                       "localeText": locale_text(lang, noRowsToShow=t("drill.no_data", lang))},
                       style={"height": f"{height}px", "width": "100%"}, className="ag-theme-alpine", **kw)
 
 

@@ -8,6 +8,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.grid import locale_text
 from core.i18n import t
 from core.viewer import current_lang, current_viewer
 
@@ -57,5 +58,6 @@ def layout(**_query):
         html.Div(id=Ids.COUNT, className="text-muted small mb-1"),
         dag.AgGrid(id=Ids.GRID, columnDefs=column_defs(lang), rowData=[],
                    defaultColDef={"sortable": True, "resizable": True, "filter": True},
-                   dashGridOptions={"pagination": True, "paginationPageSize": 50}, style={"height": "70vh"}),
+                   dashGridOptions={"pagination": True, "paginationPageSize": 50, "localeText": locale_text(lang)},
+                   style={"height": "70vh"}),
     ])

@@ -11,6 +11,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.clues import grid_columns
+from components.grid import locale_text
 from core.i18n import t
 from core.viewer import current_lang
 from data_access.clues import DISMISS_REASONS, OUTCOMES, STATUSES, TABLES
@@ -100,7 +101,7 @@ def layout(region: str | None = None, rule: str | None = None, status: str | Non
                            defaultColDef={"resizable": True, "sortable": True, "minWidth": 90},
                            dashGridOptions={"rowSelection": {"mode": "multiRow", "headerCheckbox": False},
                                             "cacheBlockSize": 100, "maxBlocksInCache": 20, "pagination": False,
-                                            "suppressCellFocus": True},
+                                            "suppressCellFocus": True, "localeText": locale_text(lang)},
                            style={"height": "460px"}, className="ag-theme-alpine mb-2"),
                 html.Div(t("clues.grid_hint", lang), className="text-muted small mb-2"),
                 dbc.Row([

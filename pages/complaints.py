@@ -14,6 +14,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.complaints import columns
+from components.grid import locale_text
 from core.i18n import t
 from core.viewer import current_lang, current_scope
 
@@ -84,7 +85,8 @@ def _heading(text_or_id, table: str | None, lang: str, is_id: bool = False):
 def _grid(id_: str, defs: list[dict], height: str = "320px", row_id: str | None = None, **kw):
     lang = current_lang()
     opts = {"animateRows": False, "enableCellTextSelection": True, "ensureDomOrder": True,
-            "localeText": {"noRowsToShow": t("complaints.no_rows", lang), "loadingOoo": t("complaints.loading", lang)}}
+            "localeText": locale_text(lang, noRowsToShow=t("complaints.no_rows", lang),
+                                           loadingOoo=t("complaints.loading", lang))}
     opts.update(kw.pop("dashGridOptions", {}))
     if kw.get("rowModelType") != "infinite":
         kw["rowData"] = []

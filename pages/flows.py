@@ -10,6 +10,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.grid import locale_text
 from core.i18n import has, t
 from core.viewer import current_lang
 
@@ -84,7 +85,7 @@ def layout(region: str | None = None, fund: str | None = None, category: str | N
                            defaultColDef={"sortable": True, "resizable": True},
                            getRowId="params.data.region_code",
                            dashGridOptions={"pagination": True, "paginationPageSize": 50, "suppressColumnVirtualisation": True,
-                                            "localeText": {"noRowsToShow": t("flows.no_gaps", lang)}},
+                                            "localeText": locale_text(lang, noRowsToShow=t("flows.no_gaps", lang))},
                            style={"height": "560px"}),
                 dcc.Download(id=Ids.DOWNLOAD),
             ], xl=5),

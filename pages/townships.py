@@ -10,6 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.townships import METRICS
+from components.grid import locale_text
 from core.i18n import t
 from core.viewer import current_lang
 
@@ -68,6 +69,6 @@ def layout(county: str | None = None, year: str | None = None, metric: str | Non
         dag.AgGrid(id=Ids.GRID, rowData=[], columnDefs=[], getRowId="params.data.region_code",
                    defaultColDef={"sortable": True, "resizable": True},
                    dashGridOptions={"domLayout": "autoHeight", "suppressColumnVirtualisation": True,
-                                    "localeText": {"noRowsToShow": t("townships.no_data", lang)}}),
+                                    "localeText": locale_text(lang, noRowsToShow=t("townships.no_data", lang))}),
         dcc.Download(id=Ids.DOWNLOAD),
     ])

@@ -10,6 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.upload import history_column_defs, reject_column_defs, stage_bars
+from components.grid import locale_text
 from core.i18n import t
 from core.viewer import current_lang, current_viewer
 
@@ -61,11 +62,13 @@ def layout(**_query):
                                         outline=True)], className="mb-2"),
             dag.AgGrid(id=Ids.REJECTS_GRID, columnDefs=reject_column_defs(lang), rowData=[],
                        defaultColDef={"sortable": True, "resizable": True},
-                       dashGridOptions={"pagination": True, "paginationPageSize": 20}, style={"height": "360px"}),
+                       dashGridOptions={"pagination": True, "paginationPageSize": 20, "localeText": locale_text(lang)},
+                       style={"height": "360px"}),
         ]),
         dcc.Download(id=Ids.DOWNLOAD),
         html.H5(t("upload.history", lang), className="mt-3"),
         dag.AgGrid(id=Ids.HISTORY, columnDefs=history_column_defs(lang), rowData=[],
                    defaultColDef={"sortable": True, "resizable": True},
-                   dashGridOptions={"pagination": True, "paginationPageSize": 20}, style={"height": "420px"}),
+                   dashGridOptions={"pagination": True, "paginationPageSize": 20, "localeText": locale_text(lang)},
+                   style={"height": "420px"}),
     ])

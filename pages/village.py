@@ -18,6 +18,7 @@ from dash import dcc, html
 
 from components.drill_export import export_buttons, grid, table_header
 from components.village import (HOUSEHOLD_COLUMNS, INVOICE_COLUMNS, PROJECT_COLUMNS, ledger_column_defs)
+from components.grid import locale_text
 from core.i18n import t
 from core.viewer import current_lang
 
@@ -98,7 +99,7 @@ def layout(village: str | None = None, entry: str | None = None, **query):
                 getRowId="params.data.entry_id",
                 dashGridOptions={"cacheBlockSize": 100, "maxBlocksInCache": 20, "infiniteInitialRowCount": 1,
                                  "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
-                                 "suppressCellFocus": True},
+                                 "suppressCellFocus": True, "localeText": locale_text(lang)},
                 style={"height": "460px", "width": "100%"}, className="ag-theme-alpine"),
             html.Div([html.H5(id=Ids.INVOICE_TITLE, className="mb-0 me-3"),
                       html.Span(id=Ids.INVOICE_SUMMARY, className="text-muted small"),

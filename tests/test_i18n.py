@@ -49,3 +49,29 @@ def test_small_percentages_keep_two_significant_digits():
     from components.format import pct, pct_digits
     assert [pct_digits(v) for v in (0.5, 0.012, 0.0099, 0.0012, 0.00012, 0.0000012, 0, None)] == [1, 1, 2, 2, 3, 4, 1, 1]
     assert pct(0.000123, pct_digits(0.000123)) == "0.012%"
+
+
+def test_every_grid_speaks_the_page_language(dash_app):
+    """AG Grid's own texts (pagination "Page 1 of 7", filter menus, loading) follow the page's language:
+    a zh page must not show English in a grid."""
+    import dash
+    import dash_ag_grid as dag
+    from flask import g
+
+    from core.i18n import t
+    from core.viewer import Viewer
+    admin = Viewer(user_id=1, username="root", role="admin")      # sees the admin pages' grids too
+    for lang, word in (("zh", "页"), ("en", "Page")):
+        seen = []
+        for page in dash.page_registry.values():
+            with dash_app.server.test_request_context(page["path"], headers={"Cookie": f"lang={lang}"}):
+                g.viewer = admin
+                lay = page["layout"]() if callable(page["layout"]) else page["layout"]
+            for comp in [lay, *lay._traverse()]:
+                if isinstance(comp, dag.AgGrid):
+                    seen.append((page["path"], comp.id))
+                    texts = (getattr(comp, "dashGridOptions", None) or {}).get("localeText") or {}
+                    assert texts.get("page") == word, (page["path"], comp.id)
+                    assert texts.get("filterOoo") == t("grid.filterOoo", lang) and texts.get("noRowsToShow"), comp.id
+        # complaints 6, village 4, upload 2, audit, flows, townships, clues, project ...
+        assert {"/audit", "/upload", "/complaints", "/flows", "/clues"} <= {p for p, _ in seen}, seen
