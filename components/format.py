@@ -25,6 +25,17 @@ def money(v, lang: str = "zh") -> str:
     return f"¥{v:,.2f}"
 
 
+def yuan(v, lang: str = "zh", digits: int = 0) -> str:
+    """An amount in yuan without a change of unit: for numbers compared side by side (one chart's bars),
+    where "1.3 万元" next to "9,386.42 元" would hide which is larger."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    v = float(v)
+    if abs(v) < 0.005:
+        v = 0.0
+    return f"{v:,.{digits}f} {t('unit.yuan', lang)}" if lang == "zh" else f"¥{v:,.{digits}f}"
+
+
 def count(v) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "—"

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from components.figures import COLORWAY, empty_figure, figure
-from components.format import money, pct
+from components.format import pct, yuan
 from core.i18n import t
 
 METRICS = ("funds_per_household", "share_paid", "complaints_per_10k", "substantiation_rate", "anomaly_rate")
@@ -50,7 +50,7 @@ def fmt_metric(metric: str, v, lang: str) -> str:
     if metric in RATE_METRICS or metric == "anomaly_rate_amount":
         return pct(v, 1)
     if metric == "funds_per_household":
-        return money(v, lang)
+        return yuan(v, lang)        # one unit for every bar and fence of the chart
     return f"{float(v):,.1f}"
 
 

@@ -209,3 +209,13 @@ def test_small_multiples_show_each_townships_months_on_shared_axes():
     fig = small_multiples(monthly, df, "complaints_per_10k", "en")
     by_name = {d["name"]: d["y"] for d in fig["data"]}
     assert by_name == {"甲镇": [1.0, 0.0, 2.0], "乙镇": [2.0, None, 6.0]}
+
+
+def test_funds_per_household_labels_share_one_unit():
+    """Bars and fences of one chart in one unit: "12,961 元" next to "9,386 元", never "1.3 万元" beside it."""
+    from components.townships import fence_text, fmt_metric
+    assert fmt_metric("funds_per_household", 12961.4, "zh") == "12,961 元"
+    assert fmt_metric("funds_per_household", 9386.42, "zh") == "9,386 元"
+    assert fmt_metric("funds_per_household", 12961.4, "en") == "¥12,961"
+    text = fence_text("funds_per_household", {"low": 6135.73, "q1": 8000.0, "q3": 9000.0, "high": 11096.18}, "zh")
+    assert "6,136 元" in text and "11,096 元" in text and "万元" not in text
