@@ -202,13 +202,16 @@ def days_figure(df: pd.DataFrame, which: str, lang: str) -> dict:
 
 # --- tables --------------------------------------------------------------------------------------
 NUM = {"type": "numericColumn", "filter": "agNumberColumnFilter"}
+# fixed decimals on screen (10.00 under 10.34, not 10); the export keeps the numbers themselves
+NUM1 = {**NUM, "valueFormatter": {"function": "params.value == null ? '' : d3.format(',.1f')(params.value)"}}
+NUM2 = {**NUM, "valueFormatter": {"function": "params.value == null ? '' : d3.format(',.2f')(params.value)"}}
 TABLES = {
     "compare": [("region_code", "region", {"hide": True}), ("name", "region", {"pinned": "left", "minWidth": 140}),
                 ("received", "received", NUM), ("accepted", "accepted", NUM), ("closed", "closed", NUM),
-                ("substantiated", "substantiated_n", NUM), ("per_10k", "per_10k", NUM),
-                ("accepted_in_time_rate", "accepted_in_time_rate", NUM),
-                ("closed_in_time_rate", "closed_in_time_rate", NUM), ("accept_overdue", "accept_overdue", NUM),
-                ("close_overdue", "close_overdue", NUM), ("amount_involved", "amount_involved", NUM)],
+                ("substantiated", "substantiated_n", NUM), ("per_10k", "per_10k", NUM2),
+                ("accepted_in_time_rate", "accepted_in_time_rate", NUM1),
+                ("closed_in_time_rate", "closed_in_time_rate", NUM1), ("accept_overdue", "accept_overdue", NUM),
+                ("close_overdue", "close_overdue", NUM), ("amount_involved", "amount_involved", NUM2)],
     "overdue": [("complaint_id", "complaint_id", {"pinned": "left", "width": 110}), ("name", "region", {}),
                 ("channel", "channel", {"width": 90}), ("category", "category", {}),
                 ("received_date", "received_date", {}), ("accepted_date", "accepted_date", {}),
@@ -221,7 +224,7 @@ TABLES = {
     "corroboration": [("match", "match", {"width": 110}), ("name", "region", {}), ("fund_code", "fund_code", {}),
                       ("project_code", "project_code", {}), ("complaints", "complaints", NUM),
                       ("substantiated", "substantiated_n", NUM), ("complaint_ids", "complaint_ids", {"minWidth": 160}),
-                      ("clues", "clues", NUM), ("rules", "rules", {}), ("amount_at_risk", "amount_at_risk", NUM)],
+                      ("clues", "clues", NUM), ("rules", "rules", {}), ("amount_at_risk", "amount_at_risk", NUM2)],
     "list": [("complaint_id", "complaint_id", {"pinned": "left", "width": 110, "filter": "agTextColumnFilter"}),
              ("name", "region", {"sortable": False, "filter": False}),
              ("channel", "channel", {"width": 100, "filter": "agTextColumnFilter"}),
@@ -235,7 +238,7 @@ TABLES = {
              ("days_to_close", "days_to_close", {"type": "numericColumn", "sortable": False, "filter": False}),
              ("extension", "extension", {"width": 90, "filter": False}),
              ("substantiated", "substantiated", {"width": 90, "filter": False}),
-             ("amount", "amount", {"type": "numericColumn", "filter": "agNumberColumnFilter"}),
+             ("amount", "amount", NUM2),
              ("fund_code", "fund_code", {"filter": "agTextColumnFilter"}),
              ("project_code", "project_code", {"filter": "agTextColumnFilter"})],
 }
