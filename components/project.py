@@ -101,10 +101,11 @@ def kpis(p: dict | None, lang: str):
                 if p.get("progress") is not None else "—")
     fund = t(f"category.{p['category']}", lang) if p.get("category") else ""
     cards = [
-        kpi_card(t("project.fund", lang), p.get("fund_name") or p["fund_code"], f"{p['fund_code']} · {fund}"),
-        kpi_card(t("project.contractor", lang), p.get("contractor_name") or "—", p.get("contractor_credit_code") or None),
+        kpi_card(t("project.fund", lang), p.get("fund_name") or p["fund_code"], f"{p['fund_code']} · {fund}", text=True),
+        kpi_card(t("project.contractor", lang), p.get("contractor_name") or "—", p.get("contractor_credit_code") or None,
+                 text=True),
         kpi_card(t("project.contract", lang), money(p["contract_amount"], lang)),
-        kpi_card(t("project.progress", lang), progress),
+        kpi_card(t("project.progress", lang), progress, text=True),
         kpi_card(t("project.paid", lang), money(p["paid"], lang),
                  t("project.paid_sub", lang, share=pct(p["paid_share"]), due=money(p["due"], lang))),
         kpi_card(t("project.accepted", lang), p.get("acceptance_date") or t("project.not_accepted", lang),
