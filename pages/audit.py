@@ -8,6 +8,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.audit import action_label, options, result_label
 from components.grid import locale_text
 from core.i18n import t
 from core.viewer import current_lang, current_viewer
@@ -15,7 +16,7 @@ from core.viewer import current_lang, current_viewer
 dash.register_page(__name__, path="/audit", title_key="nav.audit", order=90, roles=("admin",), name="audit")
 
 COLUMNS = ("at", "username", "remote_addr", "action", "target", "result", "detail")
-RESULTS = ("ok", "denied", "error")
+RESULTS = ("ok", "denied", "error", "cancelled", "interrupted")
 
 
 class Ids(str, Enum):
@@ -47,13 +48,17 @@ def layout(**_query):
         html.H3(t("audit.title", lang), className="page-title"),
         dbc.Row([
             dbc.Col([dbc.Label(t("audit.filter.action", lang)),
-                     dcc.Dropdown(id=Ids.ACTION, options=audit_actions(viewer), placeholder=all_, clearable=True)], md=3),
+                     dcc.Dropdown(id=Ids.ACTION, options=options(audit_actions(viewer), action_label, lang),
+                                  placeholder=all_, clearable=True)], md=3),
             dbc.Col([dbc.Label(t("audit.filter.username", lang)),
                      dcc.Input(id=Ids.USER, type="text", debounce=True, maxLength=64, className="form-control")], md=2),
             dbc.Col([dbc.Label(t("audit.filter.result", lang)),
-                     dcc.Dropdown(id=Ids.RESULT, options=list(RESULTS), placeholder=all_, clearable=True)], md=2),
+                     dcc.Dropdown(id=Ids.RESULT, options=options(RESULTS, result_label, lang), placeholder=all_,
+                                  clearable=True)], md=2),
             dbc.Col([dbc.Label(f"{t('audit.filter.from', lang)} – {t('audit.filter.to', lang)}"),
-                     dcc.DatePickerRange(id=Ids.DATES, display_format="YYYY-MM-DD", clearable=True)], md=5),
+                     dcc.DatePickerRange(id=Ids.DATES, display_format="YYYY-MM-DD", clearable=True,
+                                         start_date_placeholder_text=t("audit.dates_start", lang),
+                                         end_date_placeholder_text=t("audit.dates_end", lang))], md=5),
         ], className="g-2 mb-2"),
         html.Div(id=Ids.COUNT, className="text-muted small mb-1"),
         dag.AgGrid(id=Ids.GRID, columnDefs=column_defs(lang), rowData=[],

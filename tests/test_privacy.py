@@ -409,9 +409,12 @@ def test_audit_log_for_an_administrator(dash_app):
     rows = _audit(admin, dash_app)
     assert rows and {"at", "username", "action", "target", "result"} <= set(rows[0])
     mine = [r for r in rows if r["username"] == other_name]
-    assert {r["action"] for r in mine} >= {"login", "logout"}
+    assert {r["action"] for r in mine} >= {"登录", "退出登录"}                    # the codes as words
     logins = _audit(admin, dash_app, action="login", user=other_name)
-    assert [r["action"] for r in logins] == ["login"] and logins[0]["result"] == "ok"
+    assert [r["action"] for r in logins] == ["登录"] and logins[0]["result"] == "成功"
+    admin.get("/lang/en")
+    logins = _audit(admin, dash_app, action="login", user=other_name)
+    assert [r["action"] for r in logins] == ["Sign-in"] and logins[0]["result"] == "OK"
     assert _audit(admin, dash_app, user="%") == []                              # LIKE wildcards are literal
     assert _audit(admin, dash_app, action="login", result="denied", user=admin_name) == []
     today = dt.datetime.now(dt.timezone.utc).date()
