@@ -87,7 +87,8 @@ def history_column_defs(lang: str) -> list[dict]:
     num = {"type": "rightAligned", "width": 120,
            "valueFormatter": {"function": "params.value == null ? '' : d3.format(',')(params.value)"}}
     return [{"field": c, "headerName": t(f"upload.col.{c}", lang),
-             **(num if c in ("loaded", "inserted", "updated", "rejected") else {"flex": 1} if c == "file" else {"width": 150})}
+             **(num if c in ("loaded", "inserted", "updated", "rejected") else {"flex": 1} if c == "file"
+                else {"width": 175} if c == "at" else {"width": 150})}          # "2026-11-23 20:31:05" in full
             for c in HISTORY_COLUMNS]
 
 
