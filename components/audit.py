@@ -5,12 +5,17 @@ from __future__ import annotations
 from core.i18n import has, t
 
 
+def _label(kind: str, code, lang: str) -> str:
+    key = f"audit.{kind}.{code}"
+    return t(key, lang) if code and has(key) else str(code or "")
+
+
 def action_label(code, lang: str) -> str:
-    return t(f"audit.action.{code}", lang) if code and has(f"audit.action.{code}") else str(code or "")
+    return _label("action", code, lang)
 
 
 def result_label(code, lang: str) -> str:
-    return t(f"audit.result.{code}", lang) if code and has(f"audit.result.{code}") else str(code or "")
+    return _label("result", code, lang)
 
 
 def options(codes, label, lang: str) -> list[dict]:

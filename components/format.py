@@ -4,14 +4,22 @@ from __future__ import annotations
 import math
 
 from core.i18n import t
+from core.schema import HALF_FEN
+
+
+def _amount(v) -> float | None:
+    """An amount as a float (None when missing); amounts are to the fen, so a sum's float residue below
+    half a fen is 0, never "-0.00"."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    v = float(v)
+    return 0.0 if abs(v) < HALF_FEN else v
 
 
 def money(v, lang: str = "zh") -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    v = _amount(v)
+    if v is None:
         return "—"
-    v = float(v)
-    if abs(v) < 0.005:          # amounts are to the fen: a sum's float residue is 0, never "-0.00"
-        v = 0.0
     if lang == "zh":
         if abs(v) >= 1e8:
             return f"{v / 1e8:,.2f} {t('unit.yi_yuan', lang)}"
@@ -28,11 +36,9 @@ def money(v, lang: str = "zh") -> str:
 def yuan(v, lang: str = "zh", digits: int = 0) -> str:
     """An amount in yuan without a change of unit: for numbers compared side by side (one chart's bars),
     where "1.3 万元" next to "9,386.42 元" would hide which is larger."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    v = _amount(v)
+    if v is None:
         return "—"
-    v = float(v)
-    if abs(v) < 0.005:
-        v = 0.0
     return f"{v:,.{digits}f} {t('unit.yuan', lang)}" if lang == "zh" else f"¥{v:,.{digits}f}"
 
 
