@@ -202,9 +202,14 @@ def days_figure(df: pd.DataFrame, which: str, lang: str) -> dict:
 
 # --- tables --------------------------------------------------------------------------------------
 NUM = {"type": "numericColumn", "filter": "agNumberColumnFilter"}
-# fixed decimals on screen (10.00 under 10.34, not 10); the export keeps the numbers themselves
-NUM1 = {**NUM, "valueFormatter": {"function": "params.value == null ? '' : d3.format(',.1f')(params.value)"}}
-NUM2 = {**NUM, "valueFormatter": {"function": "params.value == null ? '' : d3.format(',.2f')(params.value)"}}
+
+
+def _fixed(digits: int) -> dict:
+    """A number column shown with fixed decimals (10.00 under 10.34, not 10); the export keeps the numbers."""
+    return {**NUM, "valueFormatter": {"function": f"params.value == null ? '' : d3.format(',.{digits}f')(params.value)"}}
+
+
+NUM1, NUM2 = _fixed(1), _fixed(2)
 TABLES = {
     "compare": [("region_code", "region", {"hide": True}), ("name", "region", {"pinned": "left", "minWidth": 140}),
                 ("received", "received", NUM), ("accepted", "accepted", NUM), ("closed", "closed", NUM),

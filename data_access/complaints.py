@@ -393,9 +393,7 @@ def _joined(df: pd.DataFrame, keys: list[str], col: str) -> pd.Series:
     key_rows = d[keys[0]] if len(keys) == 1 else pd.Series(list(zip(*[d[k] for k in keys])), index=d.index)
     for k, v in zip(key_rows, d[col]):
         out.setdefault(k, []).append(str(v))
-    idx = pd.Index(list(out)) if len(keys) == 1 else pd.MultiIndex.from_tuples(list(out), names=keys)
-    if len(keys) == 1:
-        idx.name = keys[0]
+    idx = pd.Index(list(out), name=keys[0]) if len(keys) == 1 else pd.MultiIndex.from_tuples(list(out), names=keys)
     return pd.Series([", ".join(v) for v in out.values()], index=idx, dtype=object)
 
 

@@ -350,6 +350,12 @@ def complaint_timeliness(df: pd.DataFrame, as_of=None) -> pd.DataFrame:
     return df
 
 
+def _flag(s: pd.Series) -> pd.Series:
+    """A yes/no column as bool, missing = no (through the nullable boolean: fillna on an object column of
+    True/False/None makes pandas warn about downcasting)."""
+    return s.astype("boolean").fillna(False).astype(bool)
+
+
 def build_complaint_rollups(conn: Connection) -> None:
     delete_all(conn, schema.agg_complaints)
     df = complaint_frame(conn)
@@ -360,10 +366,10 @@ def build_complaint_rollups(conn: Connection) -> None:
     df["received"] = 1
     df["accepted"] = df["accepted_date"].notna().astype(int)
     df["closed"] = df["closed_date"].notna().astype(int)
-    df["substantiated_n"] = (df["closed_date"].notna() & df["substantiated"].astype("boolean").fillna(False).astype(bool)).astype(int)
+    df["substantiated_n"] = (df["closed_date"].notna() & _flag(df["substantiated"])).astype(int)
     df["accepted_in_time"] = df["accepted_in_time"].astype(int)
     df["closed_in_time"] = df["closed_in_time"].astype(int)
-    df["extensions"] = df["extension_approved"].astype("boolean").fillna(False).astype(int)
+    df["extensions"] = _flag(df["extension_approved"]).astype(int)
     df["amount_involved"] = df["amount_involved"].astype(float).fillna(0.0)
     out = expand_levels(df, "region_code", ["period", "channel", "category"], {
         "received": "received", "accepted": "accepted", "closed": "closed", "substantiated": "substantiated_n",
@@ -599,7 +605,7 @@ def build_indicator_rollups(conn: Connection, pay_by_village_year: pd.DataFrame 
         comp = pd.DataFrame({"code": comp["region_code"], "yr": comp["received_date"].dt.strftime("%Y"),
                              "complaints": 1, "closed": comp["closed_date"].notna().astype(int),
                              "substantiated": (comp["closed_date"].notna() &
-                                               comp["substantiated"].astype("boolean").fillna(False).astype(bool)).astype(int)})
+                                               _flag(comp["substantiated"])).astype(int)})
         parts.append(comp)
     if not parts:
         return
