@@ -8,6 +8,8 @@ column, value and reason key; rows with problems are not loaded.
 from __future__ import annotations
 
 import codecs
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 
 import io
 import re
@@ -78,6 +80,7 @@ class Reject:
 
 
 CHUNK_ROWS = 500_000
+VALIDATE_THREADS = 2
 STRING = pd.ArrowDtype(pa.string())
 
 
@@ -577,9 +580,21 @@ def _duplicated(frame: pa.Table, key) -> np.ndarray:
     """Rows whose key appeared on an earlier row (the first occurrence wins)."""
     if len(key) == 1:
         col = frame.column(key[0])
+        if _strictly_increasing(col):         # the usual export, sorted by its key: no repeats (one pass)
+            return np.zeros(len(col), dtype=bool)
         s = pd.Series(pd.arrays.ArrowExtensionArray(col))
         return s.duplicated(keep="first").to_numpy()
     return pd.DataFrame({k: pd.arrays.ArrowExtensionArray(frame.column(k)) for k in key}).duplicated(keep="first").to_numpy()
+
+
+def _strictly_increasing(col) -> bool:
+    """Every value greater than the one before (none missing)."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    n = len(col)
+    if n < 2 or col.null_count:
+        return n < 2 and not col.null_count
+    return bool(pc.all(pc.greater(col.slice(1), col.slice(0, n - 1))).as_py())
 
 
 def type_table(spec: TableSpec, raw: pd.DataFrame, file_label: str | None = None, offset: int = 0,
@@ -641,9 +656,17 @@ def validate_source(spec: TableSpec, src: Source, chunk_rows: int = CHUNK_ROWS) 
 def _validate_chunks(spec: TableSpec, src: Source, chunk_rows: int, exact: bool) -> TypedTable:
     bad_rows: list[Reject] = []
     parts: list[TypedTable] = []
-    for rows, chunk in src.chunks(chunk_rows, bad_rows, exact=exact, arrow=True):
-        parts.append(type_table(spec, chunk, src.label, rows=rows, dedupe=False))
-        del chunk
+    # chunks are typed on VALIDATE_THREADS threads while the next ones are read (Arrow's kernels and
+    # numpy release the GIL); at most that many chunks wait, in file order
+    with ThreadPoolExecutor(max_workers=VALIDATE_THREADS, thread_name_prefix="validate") as pool:
+        pending: deque = deque()
+        for rows, chunk in src.chunks(chunk_rows, bad_rows, exact=exact, arrow=True):
+            pending.append(pool.submit(type_table, spec, chunk, src.label, rows=rows, dedupe=False))
+            del chunk
+            while len(pending) > VALIDATE_THREADS:
+                parts.append(pending.popleft().result())
+        while pending:
+            parts.append(pending.popleft().result())
     frame = pa.concat_tables([p.frame for p in parts]) if len(parts) > 1 else parts[0].frame
     file_rows = np.concatenate([p.file_rows for p in parts]) if len(parts) > 1 else parts[0].file_rows
     rejects = bad_rows + [r for p in parts for r in p.rejects]

@@ -1,0 +1,44 @@
+"""The vectorised ID-number check (core.idnumber.valid_mask) says exactly what the one-by-one check says."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from core.idnumber import is_valid, make_id, valid_mask
+
+
+def _cases() -> list:
+    rng = random.Random(7)
+    good = [make_id("430726", dt.date(1930, 1, 1) + dt.timedelta(days=rng.randrange(30000)), rng.randrange(1000))
+            for _ in range(3000)]
+    out = []
+    for g in good:
+        out.append(g)
+        out.append(g[:17] + ("0" if g[17] != "0" else "1"))        # a wrong check digit
+        if g.endswith("X"):
+            out.append(g[:17] + "x")                                 # a lower-case x is read as X
+    out += [None, "", "4307261964082300", "4307261964082300101", "43072619640823001", "a30726196408230010",
+            "４３０７２６１９６４０８２３００１０", "4307261964082300\u0661" + "0", "43072619640823001é",
+            " 430726196408230010", "43072619640823001 "]
+    rng.shuffle(out)
+    return out
+
+
+def test_valid_mask_agrees_with_the_one_by_one_check():
+    values = _cases()
+    expect = [is_valid(v) if v is not None else False for v in values]
+    assert sum(expect) > 1000 and len(expect) - sum(expect) > 1000
+    assert valid_mask(values).tolist() == expect
+    arr = pa.array(values, type=pa.string())
+    assert valid_mask(arr.slice(5, 1000)).tolist() == expect[5:1005]            # a slice of an Arrow array
+    chunked = pa.chunked_array([arr.slice(0, 10), arr.slice(10)])
+    assert valid_mask(chunked).tolist() == expect
+    assert valid_mask(pa.array(values, type=pa.large_string())).tolist() == expect
+    assert valid_mask(pd.Series(values, dtype=pd.ArrowDtype(pa.string()))).tolist() == expect
+    only18 = [v for v in values if isinstance(v, str) and len(v.encode()) == 18]   # the all-18-bytes fast path
+    assert valid_mask(only18).tolist() == [is_valid(v) for v in only18]
+    assert valid_mask([]).dtype == np.bool_ and len(valid_mask([])) == 0
