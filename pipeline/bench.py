@@ -102,7 +102,7 @@ def bench_import(args) -> int:
            # ... plus roll-ups and the commit: rows per second until the import is visible
            "rows_per_s_until_commit": round(rows / until_commit) if until_commit else None,
            "peak_rss_mb": round(peak_rss_mb(), 1), "peak_rss_mb_by_stage": mem.result(),
-           "kept": str(work) if getattr(args, "keep", False) else None}, args.json)
+           "staging": s.staging, "kept": str(work) if getattr(args, "keep", False) else None}, args.json)
     return 0
 
 

@@ -29,6 +29,7 @@ from pipeline.geo.reference import load_divisions
 from pipeline.package_reader import (Limits, PackageError, RawPackage, Reject, TypedTable, read_package,
                                      validate_source)
 from pipeline.spec import LOAD_ORDER, TABLES
+from pipeline.staging import SqliteStager
 
 STAGES = ("reading", "validating", "loading", "rollups", "detection")
 
@@ -60,6 +61,7 @@ class ImportSummary:
     file: str = ""
     detection: str = "not_run"    # "done", "not_run", "unavailable"
     job: str = ""                 # the upload page's job id (data_access.imports): finds this row after a kill
+    staging: dict = field(default_factory=dict)   # SQLite: the staged tables' timeline (pipeline.staging)
 
     def to_json(self) -> dict:
         return {
@@ -101,20 +103,29 @@ def _column_set(tbl: pa.Table, col: str) -> set:
 
 
 def _check_refs(typed: dict[str, TypedTable], labels: dict[str, str], known_regions: set[str],
-                db_keys: Callable[[str, str], set]) -> None:
+                db_keys: Callable[[str, str], set], only: list[str] | None = None) -> None:
     """Reference checks across tables: unknown region, fund, ledger entry. Offending rows become rejects
-    (with their file row numbers) and leave the typed frames."""
+    (with their file row numbers) and leave the typed frames. ``only``: check just these tables (the
+    tables they refer to come earlier in LOAD_ORDER, so checking each table as soon as it is validated
+    gives the same result as checking them all at the end)."""
     if "regions" in typed:
         known_regions = known_regions | _column_set(typed["regions"].frame, "code")
     known = pa.array(sorted(known_regions), type=pa.string())
-    funds = _column_set(typed["funds"].frame, "fund_code") if "funds" in typed else set()
-    if any(any(tbl == "funds" for _, tbl, _ in TABLES[n].refs) for n in typed):
-        funds |= db_keys("funds", "fund_code")
-    entries = _column_set(typed["ledger"].frame, "entry_id") if "ledger" in typed else set()
-    if "invoices" in typed:
-        entries |= db_keys("ledger", "entry_id")
-    pools = {"funds": pa.array(sorted(funds), type=pa.string()), "ledger": pa.array(sorted(entries), type=pa.string())}
-    for name, tt in typed.items():
+    check = [n for n in (only if only is not None else list(typed)) if n in typed]
+    pools: dict[str, pa.Array] = {}
+
+    def pool(tbl: str) -> pa.Array:
+        if tbl not in pools:
+            if tbl == "funds":
+                keys = _column_set(typed["funds"].frame, "fund_code") if "funds" in typed else set()
+                keys |= db_keys("funds", "fund_code")
+            else:
+                keys = _column_set(typed["ledger"].frame, "entry_id") if "ledger" in typed else set()
+                keys |= db_keys("ledger", "entry_id")
+            pools[tbl] = pa.array(sorted(keys), type=pa.string())
+        return pools[tbl]
+    for name in check:
+        tt = typed[name]
         df = tt.frame
         bad = np.zeros(len(df), dtype=bool)
         reasons = []
@@ -132,7 +143,7 @@ def _check_refs(typed: dict[str, TypedTable], labels: dict[str, str], known_regi
             reasons += [(i, "to_region_code", "reject.not_a_child_region") for i in np.flatnonzero(m)]
             bad |= m
         for col, tbl, _ in TABLES[name].refs:
-            m = ~_in(df.column(col), pools[tbl]) & ~bad
+            m = ~_in(df.column(col), pool(tbl)) & ~bad
             reasons += [(i, col, f"reject.unknown_{tbl}") for i in np.flatnonzero(m)]
             bad |= m
         if bad.any():
@@ -214,67 +225,38 @@ def _import(path, engine: Engine, run_detect: bool, say, imported_by, limits, la
     say("reading", 1.0)
     secs["reading"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    say("validating", 0.0)
-    typed: dict[str, TypedTable] = {}
     names = [n for n in LOAD_ORDER if n in raw.sources]
-    labels = {n: raw.sources[n].label for n in names}
-    for i, name in enumerate(names):
-        typed[name] = validate_source(TABLES[name], raw.sources[name])
-        say("validating", (i + 1) / (len(names) + 1))
-    with engine.connect() as conn:
-        known = set(load_divisions()["code"]) | set(conn.execute(select(schema.regions.c.code)).scalars())
-
-        def db_keys(table: str, col: str) -> set:
-            return set(conn.execute(select(getattr(schema, table).c[col])).scalars())
-        _check_refs(typed, labels, known, db_keys)
-    say("validating", 1.0)
-    secs["validating"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    say("loading", 0.0)
-    as_of = raw.manifest["as_of_date"]
-    synthetic = raw.manifest.get("synthetic", "").strip().lower() in ("1", "true", "是", "yes")
-    results = {n: TableResult(present=n in typed) for n in TABLES}
-    weights = np.array([max(len(typed[n].frame), 1) for n in names], dtype=float)
-    done = np.cumsum(weights) / max(weights.sum(), 1.0)
-    fresh: dict = {}     # tables loaded into empty ones: their typed frames are exactly what the database holds
-    with engine.begin() as conn:
-        ensure_transaction(conn)
-        _import_pragmas(conn, True)
-        ensure_reference_regions(conn)
-        for i, name in enumerate(names):
-            tt = typed[name]
-            tbl = getattr(schema, name)
-            if name != "regions" and _is_empty(conn, tbl):
-                fresh[name] = tt.frame
-            if TABLES[name].key:
-                c = upsert_frame(conn, tbl, tt.frame, TABLES[name].key)
-            else:
-                c = replace_register(conn, tbl, tt.frame)
-            results[name] = TableResult(True, tt.rows_read, len(tt.frame), len(tt.rejects), c.get("inserted", 0),
-                                        c.get("updated", 0), c.get("unchanged", 0), c.get("removed", 0),
-                                        tt.ignored_columns, raw.encodings.get(name), tt.bad_id_rows)
-            say("loading", float(done[i]))
-        rejects = [r for n in names for r in typed[n].rejects]
-        summary = ImportSummary(None, as_of, synthetic, results, rejects, raw.ignored_files, secs, file=label,
-                                detection="pending" if run_detect else "not_run", job=job)
-        res = conn.execute(insert(schema.packages).values(
-            as_of_date=dt.date.fromisoformat(as_of), source=raw.manifest.get("source"),
-            description=raw.manifest.get("description"), synthetic=synthetic,
-            imported_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), imported_by=imported_by or _cli_user(),
-            summary_json=json.dumps(summary.to_json(), ensure_ascii=False)))
-        summary.package_id = res.inserted_primary_key[0]
-        secs["loading"] = time.perf_counter() - t0
-
+    stager = SqliteStager.create(engine)      # SQLite + ADBC: big tables bound on the second core
+    try:
         t0 = time.perf_counter()
-        say("rollups", 0.0)
-        from pipeline.rollups import build_rollups
-        build_rollups(conn, fresh)
-        _import_pragmas(conn, False)
+        typed = _validate(raw, engine, names, say, stager)
+        secs["validating"] = time.perf_counter() - t0
+
+        results = {n: TableResult(present=n in typed) for n in TABLES}
+        fresh: dict = {}     # tables loaded into empty ones: their typed frames are exactly what the database holds
+        with engine.connect() as conn:
+            try:
+                with conn.begin():
+                    t0 = time.perf_counter()
+                    summary = _load(conn, raw, typed, names, results, fresh, stager, say, imported_by, label, job,
+                                    run_detect, secs)
+                    secs["loading"] = time.perf_counter() - t0
+
+                    t0 = time.perf_counter()
+                    say("rollups", 0.0)
+                    from pipeline.rollups import build_rollups
+                    build_rollups(conn, fresh)
+                    _import_pragmas(conn, False)
+            finally:
+                if stager is not None:
+                    stager.close(conn)      # SQLite detaches the staging files only outside a transaction
+    finally:
+        if stager is not None:
+            stager.close()
+    summary.staging = stager.timeline() if stager is not None else {}
     secs["rollups"] = time.perf_counter() - t0      # (with the commit)
     say("rollups", 1.0)
-    typed = tt = None
+    typed = None
     _keep_needed(fresh, run_detect)
 
     if run_detect:
@@ -301,7 +283,81 @@ def _import(path, engine: Engine, run_detect: bool, say, imported_by, limits, la
     from data_access.cache import invalidate
     invalidate()
     _log("ok", label, {"package_id": summary.package_id, "loaded": sum(r.loaded for r in results.values()),
-                       "rejected": len(rejects)}, engine, imported_by)
+                       "rejected": len(summary.rejects)}, engine, imported_by)
+    return summary
+
+
+def _validate(raw: RawPackage, engine: Engine, names: list[str], say, stager: SqliteStager | None) -> dict:
+    """Validate every table, checking its references as soon as it is valid (what it refers to is
+    validated before it). A big table that is empty in the database goes to the stager right away, so
+    that it is written on the other core while the next tables are validated."""
+    say("validating", 0.0)
+    typed: dict[str, TypedTable] = {}
+    labels = {n: raw.sources[n].label for n in names}
+    # payments, by far the biggest table, refer only to regions and funds: validated right after them,
+    # their staging (the longest) starts as early as it can
+    first = [n for n in ("regions", "funds", "payments") if n in names]
+    order = first + [n for n in names if n not in first]
+    with engine.connect() as conn:
+        known = set(load_divisions()["code"]) | set(conn.execute(select(schema.regions.c.code)).scalars())
+
+        def db_keys(table: str, col: str) -> set:
+            return set(conn.execute(select(getattr(schema, table).c[col])).scalars())
+        for i, name in enumerate(order):
+            typed[name] = validate_source(TABLES[name], raw.sources[name])
+            _check_refs(typed, labels, known, db_keys, only=[name])
+            tbl = getattr(schema, name)
+            if stager is not None and name != "regions" and stager.wants(len(typed[name].frame)) \
+                    and _is_empty(conn, tbl):
+                stager.submit(conn, tbl, typed[name].frame)
+            say("validating", (i + 1) / (len(names) + 1))
+    if stager is not None:
+        stager.help_out()       # the worker is busy with the biggest table: write the others here
+    say("validating", 1.0)
+    return typed
+
+
+def _load(conn, raw: RawPackage, typed: dict, names: list[str], results: dict, fresh: dict,
+          stager: SqliteStager | None, say, imported_by, label, job: str, run_detect: bool,
+          secs: dict) -> ImportSummary:
+    """Write every table inside the caller's transaction and add the history row."""
+    say("loading", 0.0)
+    as_of = raw.manifest["as_of_date"]
+    synthetic = raw.manifest.get("synthetic", "").strip().lower() in ("1", "true", "是", "yes")
+    # tables still being staged come last: the others are copied in meanwhile (no table's load depends
+    # on another's; the summary keeps LOAD_ORDER)
+    order = stager.ready_first(names) if stager is not None else names
+    weights = np.array([max(len(typed[n].frame), 1) for n in order], dtype=float)
+    done = np.cumsum(weights) / max(weights.sum(), 1.0)
+    ensure_transaction(conn)
+    _import_pragmas(conn, True)
+    ensure_reference_regions(conn)
+    for i, name in enumerate(order):
+        tt = typed[name]
+        tbl = getattr(schema, name)
+        empty = name != "regions" and _is_empty(conn, tbl)
+        if empty:
+            fresh[name] = tt.frame
+        staged = stager.take(conn, tbl) if stager is not None and empty else None
+        if staged is not None:
+            c = {"inserted": staged}
+        elif TABLES[name].key:
+            c = upsert_frame(conn, tbl, tt.frame, TABLES[name].key)
+        else:
+            c = replace_register(conn, tbl, tt.frame)
+        results[name] = TableResult(True, tt.rows_read, len(tt.frame), len(tt.rejects), c.get("inserted", 0),
+                                    c.get("updated", 0), c.get("unchanged", 0), c.get("removed", 0),
+                                    tt.ignored_columns, raw.encodings.get(name), tt.bad_id_rows)
+        say("loading", float(done[i]))
+    rejects = [r for n in names for r in typed[n].rejects]
+    summary = ImportSummary(None, as_of, synthetic, results, rejects, raw.ignored_files, secs, file=label,
+                            detection="pending" if run_detect else "not_run", job=job)
+    res = conn.execute(insert(schema.packages).values(
+        as_of_date=dt.date.fromisoformat(as_of), source=raw.manifest.get("source"),
+        description=raw.manifest.get("description"), synthetic=synthetic,
+        imported_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), imported_by=imported_by or _cli_user(),
+        summary_json=json.dumps(summary.to_json(), ensure_ascii=False)))
+    summary.package_id = res.inserted_primary_key[0]
     return summary
 
 
