@@ -65,6 +65,8 @@ def create_app(database_url: str | None = None) -> Dash:
         raise RuntimeError("access control (core.auth) is missing: refusing to serve data without it")
 
     import callbacks  # noqa: F401  (registers every page's callbacks)
+    from core.fastjson import install as fast_json
+    fast_json()
 
     app.layout = serve_layout
 

@@ -185,9 +185,15 @@ def small_multiples(monthly: pd.DataFrame, df: pd.DataFrame, metric: str, lang: 
     w, h = (1 - gap_x * (cols - 1)) / cols, (1 - gap_y * (rows - 1)) / rows
     data, layout, notes = [], {}, []
     # one row per township, one column per month (a month without a row is a gap), built once
-    grid = (m.pivot_table(index="region_code", columns="period", values="v", aggfunc="first", dropna=False)
-            .reindex(index=codes, columns=periods).round(2))
-    values = dict(zip(codes, grid.to_numpy(dtype=float).tolist()))
+    # (the first value of a township and month, as a pivot would take it, placed by index: a pivot_table
+    # cost several ms a call)
+    m1 = m[m["v"].notna()].drop_duplicates(["region_code", "period"], keep="first")
+    ri = pd.Index(codes).get_indexer(m1["region_code"])
+    ci = pd.Index(periods).get_indexer(m1["period"])
+    grid = np.full((len(codes), len(periods)), np.nan)
+    ok = (ri >= 0) & (ci >= 0)
+    grid[ri[ok], ci[ok]] = m1["v"].to_numpy(dtype=float)[ok]
+    values = dict(zip(codes, np.round(grid, 2).tolist()))
     for i, code in enumerate(codes):
         r, c = divmod(i, cols)
         ax = "" if i == 0 else str(i + 1)

@@ -6,7 +6,9 @@ dataclass) and the data version (bumped by every import), so an import invalidat
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
+import pickle
 
 import diskcache
 
@@ -55,6 +57,13 @@ def invalidate_person(person_id: str) -> None:
     c.set(key, int(c.get(key, 0)) + 1)
 
 
+def _digest(key: tuple) -> str:
+    """The cache key as a short string: diskcache stores other keys pickled and run through
+    pickletools.optimize, which cost ~1 ms per lookup of a key holding a Scope (a cold page makes
+    dozens). 128 bits of BLAKE2b over the pickle: a collision is not a practical concern."""
+    return hashlib.blake2b(pickle.dumps(key, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).hexdigest()
+
+
 def memoize(fn):
     """Memoize on (name, args, kwargs, database, data version). Disabled with CACHE_DISABLED=1."""
     name = f"{fn.__module__}.{fn.__qualname__}"
@@ -64,8 +73,8 @@ def memoize(fn):
         if os.environ.get("CACHE_DISABLED") == "1":
             return fn(*args, **kwargs)
         c = get_cache()
-        key = (name, get_settings().database_url, data_version(), _person_versions(c, args),
-               args, tuple(sorted(kwargs.items())))
+        key = _digest((name, get_settings().database_url, data_version(), _person_versions(c, args),
+                       args, tuple(sorted(kwargs.items()))))
         hit = c.get(key, default=_MISS)
         if hit is not _MISS:
             return hit
