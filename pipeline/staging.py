@@ -196,9 +196,11 @@ class SqliteStager:
         cache = raw.execute("PRAGMA cache_size").fetchone()[0]
         raw.execute(f"PRAGMA cache_size={COPY_CACHE_KB}")
         try:
-            raw.execute(f"INSERT INTO main.{table.name} SELECT * FROM {alias}.{table.name}")
+            copied = raw.execute(f"INSERT INTO main.{table.name} SELECT * FROM {alias}.{table.name}").rowcount
         finally:
             raw.execute(f"PRAGMA cache_size={int(cache)}")
+        if copied != job.frame.num_rows:        # never a silent loss: the import's transaction rolls back
+            raise RuntimeError(f"staging {table.name}: {copied} rows copied of {job.frame.num_rows}")
         job.times["copied"] = time.perf_counter()
         self.taken.append(table.name)
         self.done.append(job)
