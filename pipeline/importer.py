@@ -254,6 +254,7 @@ def _import(path, engine: Engine, run_detect: bool, say, imported_by, limits, la
         if stager is not None:
             stager.close()
     summary.staging = stager.timeline() if stager is not None else {}
+    _analyze(engine)
     secs["rollups"] = time.perf_counter() - t0      # (with the commit)
     say("rollups", 1.0)
     typed = None
@@ -285,6 +286,16 @@ def _import(path, engine: Engine, run_detect: bool, say, imported_by, limits, la
     _log("ok", label, {"package_id": summary.package_id, "loaded": sum(r.loaded for r in results.values()),
                        "rejected": len(summary.rejects)}, engine, imported_by)
     return summary
+
+
+def _analyze(engine: Engine) -> None:
+    """PostgreSQL: planner statistics for what was just loaded and rolled up. Autovacuum may be off or
+    late (it was off on our own server: every table unanalysed half an hour after an import, and the
+    planner estimating one row per roll-up range). A sample per table: seconds at province scale."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
 
 
 def _validate(raw: RawPackage, engine: Engine, names: list[str], say, stager: SqliteStager | None) -> dict:

@@ -62,7 +62,8 @@ def _regions(engine, rng: random.Random) -> dict[str, list[str]]:
     with engine.connect() as conn:
         for level in ("city", "county", "township", "village"):
             codes = [r[0] for r in conn.execute(text(
-                "SELECT DISTINCT region_code FROM agg_region_year WHERE level = :l AND paid_amount > 0"), {"l": level})]
+                "SELECT DISTINCT region_code FROM agg_region_year WHERE level = :l AND paid_amount > 0 "
+                "ORDER BY region_code"), {"l": level})]     # (the same plan on every database and run)
             rng.shuffle(codes)
             out[level] = codes[:8]
     return out
