@@ -102,60 +102,52 @@ def _column_set(tbl: pa.Table, col: str) -> set:
     return set(pc.unique(tbl.column(col)).drop_null().to_pylist())
 
 
-def _check_refs(typed: dict[str, TypedTable], labels: dict[str, str], known_regions: set[str],
-                db_keys: Callable[[str, str], set], only: list[str] | None = None) -> None:
-    """Reference checks across tables: unknown region, fund, ledger entry. Offending rows become rejects
-    (with their file row numbers) and leave the typed frames. ``only``: check just these tables (the
-    tables they refer to come earlier in LOAD_ORDER, so checking each table as soon as it is validated
-    gives the same result as checking them all at the end)."""
+def _ref_keys(typed: dict[str, TypedTable], tbl: str, col: str, db_keys: Callable[[str, str], set]) -> pa.Array:
+    """The values a reference to ``tbl``.``col`` may name: those in the package and those in the database."""
+    keys = _column_set(typed[tbl].frame, col) if tbl in typed else set()
+    return pa.array(sorted(keys | db_keys(tbl, col)), type=pa.string())
+
+
+def _check_refs(typed: dict[str, TypedTable], name: str, labels: dict[str, str], known_regions: set[str],
+                db_keys: Callable[[str, str], set]) -> None:
+    """Reference checks of table ``name`` against the others: unknown region, fund, ledger entry.
+    Offending rows become rejects (with their file row numbers) and leave its typed frame. Called as
+    soon as the table is valid: what it refers to (regions, funds, ledger) is validated before it, so
+    this gives what checking every table at the end would give."""
     if "regions" in typed:
         known_regions = known_regions | _column_set(typed["regions"].frame, "code")
     known = pa.array(sorted(known_regions), type=pa.string())
-    check = [n for n in (only if only is not None else list(typed)) if n in typed]
-    pools: dict[str, pa.Array] = {}
-
-    def pool(tbl: str) -> pa.Array:
-        if tbl not in pools:
-            if tbl == "funds":
-                keys = _column_set(typed["funds"].frame, "fund_code") if "funds" in typed else set()
-                keys |= db_keys("funds", "fund_code")
-            else:
-                keys = _column_set(typed["ledger"].frame, "entry_id") if "ledger" in typed else set()
-                keys |= db_keys("ledger", "entry_id")
-            pools[tbl] = pa.array(sorted(keys), type=pa.string())
-        return pools[tbl]
-    for name in check:
-        tt = typed[name]
-        df = tt.frame
-        bad = np.zeros(len(df), dtype=bool)
-        reasons = []
-        for col in REGION_COLUMNS.get(name, []):
-            v = df.column(col)
-            m = _np_valid(v) & ~_in(v, known) & ~bad
-            reasons += [(i, col, "reject.unknown_region") for i in np.flatnonzero(m)]
-            bad |= m
-        if name == "allocations" and len(df):
-            from core.scope import prefix_of
-            f = [x or "" for x in df.column("from_region_code").to_pylist()]
-            t = [x or "" for x in df.column("to_region_code").to_pylist()]
-            ok = np.array([a != "" and b != "" and a != b and b.startswith(prefix_of(a)) for a, b in zip(f, t)], dtype=bool)
-            m = ~ok & ~bad
-            reasons += [(i, "to_region_code", "reject.not_a_child_region") for i in np.flatnonzero(m)]
-            bad |= m
-        for col, tbl, _ in TABLES[name].refs:
-            m = ~_in(df.column(col), pool(tbl)) & ~bad
-            reasons += [(i, col, f"reject.unknown_{tbl}") for i in np.flatnonzero(m)]
-            bad |= m
-        if bad.any():
-            rows = tt.file_rows if tt.file_rows is not None else np.arange(len(df)) + 2
-            for i, col, key in reasons:
-                tt.rejects.append(Reject(labels.get(name, f"{name}.csv"), int(rows[i]), col, str(df.column(col)[int(i)].as_py()), key))
-            tt.rejects.sort(key=lambda r: (r.row or 0))
-            tt.frame = df.filter(pa.array(~bad))
-            tt.file_rows = rows[~bad]
-            if name == "payments":
-                from core.idnumber import valid_mask
-                tt.bad_id_rows = int((~valid_mask(tt.frame.column("id_number"))).sum())
+    tt = typed[name]
+    df = tt.frame
+    bad = np.zeros(len(df), dtype=bool)
+    reasons = []
+    for col in REGION_COLUMNS.get(name, []):
+        v = df.column(col)
+        m = _np_valid(v) & ~_in(v, known) & ~bad
+        reasons += [(i, col, "reject.unknown_region") for i in np.flatnonzero(m)]
+        bad |= m
+    if name == "allocations" and len(df):
+        from core.scope import prefix_of
+        f = [x or "" for x in df.column("from_region_code").to_pylist()]
+        t = [x or "" for x in df.column("to_region_code").to_pylist()]
+        ok = np.array([a != "" and b != "" and a != b and b.startswith(prefix_of(a)) for a, b in zip(f, t)], dtype=bool)
+        m = ~ok & ~bad
+        reasons += [(i, "to_region_code", "reject.not_a_child_region") for i in np.flatnonzero(m)]
+        bad |= m
+    for col, tbl, key in TABLES[name].refs:
+        m = ~_in(df.column(col), _ref_keys(typed, tbl, key, db_keys)) & ~bad
+        reasons += [(i, col, f"reject.unknown_{tbl}") for i in np.flatnonzero(m)]
+        bad |= m
+    if bad.any():
+        rows = tt.file_rows if tt.file_rows is not None else np.arange(len(df)) + 2
+        for i, col, key in reasons:
+            tt.rejects.append(Reject(labels.get(name, f"{name}.csv"), int(rows[i]), col, str(df.column(col)[int(i)].as_py()), key))
+        tt.rejects.sort(key=lambda r: (r.row or 0))
+        tt.frame = df.filter(pa.array(~bad))
+        tt.file_rows = rows[~bad]
+        if name == "payments":
+            from core.idnumber import valid_mask
+            tt.bad_id_rows = int((~valid_mask(tt.frame.column("id_number"))).sum())
 
 
 def _np_valid(col) -> np.ndarray:
@@ -316,7 +308,7 @@ def _validate(raw: RawPackage, engine: Engine, names: list[str], say, stager: Sq
             return set(conn.execute(select(getattr(schema, table).c[col])).scalars())
         for i, name in enumerate(order):
             typed[name] = validate_source(TABLES[name], raw.sources[name])
-            _check_refs(typed, labels, known, db_keys, only=[name])
+            _check_refs(typed, name, labels, known, db_keys)
             tbl = getattr(schema, name)
             if stager is not None and name != "regions" and stager.wants(len(typed[name].frame)) \
                     and _is_empty(conn, tbl):

@@ -8,12 +8,11 @@ column, value and reason key; rows with problems are not loaded.
 from __future__ import annotations
 
 import codecs
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
-
 import io
 import re
 import zipfile
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
