@@ -14,7 +14,6 @@ scoped below a county sees only the townships inside their scope.
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import and_, func, select
 
@@ -91,7 +90,7 @@ def townships(scope: Scope, county: str | None = None, year=None) -> pd.DataFram
     if code is None:
         return pd.DataFrame(columns=COLS)
     year = _year(year)
-    # the three roll-ups joined in one statement (three reads and two pandas merges cost ~8 ms of ~11)
+    # the three roll-ups joined in one statement: one read instead of three, no pandas merges (11 -> 8 ms cold)
     r = (select(RY.c.region_code, func.sum(RY.c.allocated_in).label("allocated_in"),
                 func.sum(RY.c.paid_amount).label("paid_amount"), func.max(RY.c.households).label("households"),
                 func.max(RY.c.population).label("population"))
@@ -114,25 +113,19 @@ def townships(scope: Scope, county: str | None = None, year=None) -> pd.DataFram
                               .outerjoin(an, an.c.region_code == r.c.region_code)))
     if df.empty:
         return pd.DataFrame(columns=COLS)
-    # numpy on the columns (pandas' per-operation overhead dominated on ~20 rows)
-    def num(c: str) -> np.ndarray:
-        return pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
-
-    def ratio(a: np.ndarray, b: np.ndarray, scale: float = 1.0) -> np.ndarray:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(b > 0, a / b * scale, np.nan)
+    num = lambda c: pd.to_numeric(df[c], errors="coerce")  # noqa: E731
     for c in ("allocated_in", "paid_amount"):
-        df[c] = np.nan_to_num(num(c), nan=0.0)
+        df[c] = num(c).fillna(0.0).astype(float)
     for c in ("complaints", "closed", "substantiated", "n_payments", "flagged_payments"):
-        df[c] = np.nan_to_num(num(c), nan=0.0).astype(np.int64)
+        df[c] = num(c).fillna(0).astype(int)
     hh, pop = num("households"), num("population")
-    alloc, paid = df["allocated_in"].to_numpy(), df["paid_amount"].to_numpy()
-    df["funds_per_household"] = ratio(alloc, hh)
-    df["share_paid"] = ratio(paid, alloc)
-    df["complaints_per_10k"] = ratio(df["complaints"].to_numpy(dtype=float), pop, 10000.0)
-    df["substantiation_rate"] = ratio(df["substantiated"].to_numpy(dtype=float), df["closed"].to_numpy(dtype=float))
-    df["anomaly_rate"] = ratio(df["flagged_payments"].to_numpy(dtype=float), df["n_payments"].to_numpy(dtype=float))
-    df["anomaly_rate_amount"] = ratio(np.nan_to_num(num("flagged_amount"), nan=0.0), num("an_amount"))
+    df["funds_per_household"] = (df["allocated_in"] / hh).where(hh > 0)
+    df["share_paid"] = (df["paid_amount"] / df["allocated_in"]).where(df["allocated_in"] > 0)
+    df["complaints_per_10k"] = (df["complaints"] / pop * 10000).where(pop > 0)
+    df["substantiation_rate"] = (df["substantiated"] / df["closed"]).where(df["closed"] > 0)
+    df["anomaly_rate"] = (df["flagged_payments"] / df["n_payments"]).where(df["n_payments"] > 0)
+    amt = num("an_amount")
+    df["anomaly_rate_amount"] = (num("flagged_amount").fillna(0.0) / amt).where(amt > 0)
     names = region_names(df["region_code"])
     df["name"] = df["region_code"].map(names).fillna(df["region_code"])
     return df[COLS].sort_values("region_code").reset_index(drop=True)
