@@ -55,6 +55,11 @@ def create_app(database_url: str | None = None) -> Dash:
         background_callback_manager=_background_manager(),
         update_title=None,
     )
+    # a request's reads share one database connection, closed when the request ends (core/db.py); installed
+    # first, so that the session check of the access-control gate shares it too
+    from core.db import close_request_connections, share_reads_in_request
+    app.server.before_request(share_reads_in_request)
+    app.server.teardown_appcontext(close_request_connections)
     try:
         from core.auth import init_security
     except ImportError:

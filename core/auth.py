@@ -35,6 +35,7 @@ from sqlalchemy.engine import Engine
 from core import passwords
 from core.audit import audited_in_request, log_event
 from core.auth_schema import create_auth_tables, login_attempts, sessions, users
+from core.db import reading
 from core.i18n import t
 from core.scope import Scope, level_of, normalize_code
 from core.viewer import ROLES, Viewer
@@ -280,7 +281,7 @@ def resolve_session(engine: Engine, token: str | None) -> tuple[dict | None, str
     if not token or len(token) > 200:
         return None, "none"
     h = _token_hash(token)
-    with engine.connect() as conn:
+    with reading(engine) as conn:                       # the request's shared read connection, if any
         row = conn.execute(select(sessions.c.id.label("session_id"), sessions.c.created_at.label("session_created"),
                                   sessions.c.last_seen_at, sessions.c.revoked_at, users)
                            .join(users, users.c.id == sessions.c.user_id)

@@ -10,7 +10,7 @@ from sqlalchemy import and_, false, select
 from sqlalchemy.sql import ColumnElement
 
 from core import schema
-from core.db import get_engine
+from core.db import reading
 from core.scope import Scope, level_of, normalize_code, prefix_of, prefix_upper
 
 
@@ -39,8 +39,7 @@ def resolve_region(scope: Scope, region: str | None) -> str | None:
 
 
 def read_df(stmt, engine=None) -> pd.DataFrame:
-    eng = engine or get_engine()
-    with eng.connect() as conn:
+    with reading(engine) as conn:
         res = conn.execute(stmt)
         return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
 
@@ -55,7 +54,7 @@ def _all_region_names() -> dict[str, str]:
     key = (get_settings().database_url, data_version())
     names = _ALL_NAMES.get(key)
     if names is None:
-        with get_engine().connect() as conn:
+        with reading() as conn:
             names = dict(conn.execute(select(schema.regions.c.code, schema.regions.c.name)).all())
         _ALL_NAMES.clear()
         _ALL_NAMES[key] = names
@@ -71,8 +70,7 @@ def region_names(codes) -> dict[str, str]:
         names = _all_region_names()
         return {c: names[c] for c in codes if c in names}
     out = {}
-    eng = get_engine()
-    with eng.connect() as conn:
+    with reading() as conn:
         for i in range(0, len(codes), 900):
             part = codes[i:i + 900]
             out.update(dict(conn.execute(select(schema.regions.c.code, schema.regions.c.name)
