@@ -57,5 +57,18 @@ class Settings:
         return self.env in ("development", "test")
 
 
+_ENV_KEYS = ("DATABASE_URL", "CACHE_DIR", "REDIS_URL", "SECRET_KEY", "APP_ENV")
+_last: tuple[tuple, Settings] | None = None
+
+
 def get_settings() -> Settings:
-    return Settings()
+    """The settings for the current environment. Built again only when one of the variables they read
+    changes (tests and the command line set them at run time); a callback asks a dozen times."""
+    global _last
+    env = tuple(os.environ.get(k) for k in _ENV_KEYS)
+    last = _last
+    if last is not None and last[0] == env:
+        return last[1]
+    s = Settings()
+    _last = (env, s)
+    return s
