@@ -20,7 +20,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union
 
 from core import schema
 from core.scope import Scope, level_of
@@ -64,17 +64,18 @@ def fund_options(scope: Scope) -> pd.DataFrame:
     cols = ["fund_code", "name", "category", "year"]
     if scope is None or scope.is_empty:
         return pd.DataFrame(columns=cols)
-    base = select(F.c.fund_code, F.c.name, F.c.category, F.c.year)
     if level_of(scope.region_code) == "province":
-        df = read_df(base)
+        q = select(F.c.fund_code, F.c.name, F.c.category, F.c.year).subquery()
     else:
-        reached = base.join(FR, FR.c.fund_code == F.c.fund_code).where(FR.c.region_code == scope.region_code)
-        issued = base.where(under(F.c.issuing_region_code, scope.region_code))
-        into = base.where(F.c.fund_code.in_(select(AL.c.fund_code).where(under(AL.c.to_region_code, scope.region_code))
-                                            .distinct()))
-        df = pd.concat([read_df(reached), read_df(issued), read_df(into)], ignore_index=True)
-    df = df.sort_values(["year", "fund_code"], ascending=[False, True], kind="stable")
-    return df.drop_duplicates("fund_code").reset_index(drop=True)[cols]
+        # the three ways a fund reaches the jurisdiction, as one statement (UNION drops the repeats: the
+        # same fund row comes from each way that reaches it)
+        reached = F.c.fund_code.in_(select(FR.c.fund_code).where(FR.c.region_code == scope.region_code))
+        issued = under(F.c.issuing_region_code, scope.region_code)
+        into = F.c.fund_code.in_(select(AL.c.fund_code).where(under(AL.c.to_region_code, scope.region_code)))
+        q = union(*(select(F.c.fund_code, F.c.name, F.c.category, F.c.year).where(w)
+                    for w in (reached, issued, into))).subquery()
+    return read_df(select(q.c.fund_code, q.c.name, q.c.category, q.c.year)
+                   .order_by(q.c.year.desc(), q.c.fund_code))[cols]
 
 
 def selected_funds(scope: Scope, fund: str | None = None, category: str | None = None,

@@ -66,26 +66,29 @@ def subregions(scope: Scope, region: str | None = None, year: int | None = None,
     level = level or child_level(code)
     if level is None:
         return pd.DataFrame(columns=cols)
-    stmt = (select(T.c.region_code, func.sum(T.c.paid_amount).label("paid_amount"),
-                   func.sum(T.c.n_payments).label("n_payments"), func.max(T.c.households).label("households"),
-                   func.max(T.c.population).label("population"),
-                   func.sum(T.c.households_reached).label("households_reached"))
-            .where(under(T.c.region_code, code), T.c.level == level).group_by(T.c.region_code))
+    # the three roll-ups joined in one statement (one read, no pandas merges)
+    r = (select(T.c.region_code, func.sum(T.c.paid_amount).label("paid_amount"),
+                func.sum(T.c.n_payments).label("n_payments"), func.max(T.c.households).label("households"),
+                func.max(T.c.population).label("population"),
+                func.sum(T.c.households_reached).label("households_reached"))
+         .where(under(T.c.region_code, code), T.c.level == level).group_by(T.c.region_code))
     if year:
-        stmt = stmt.where(T.c.year == int(year))
-    df = read_df(stmt)
-    if df.empty:
-        return pd.DataFrame(columns=cols)
-    A = schema.agg_anomaly
-    an = read_df(select(A.c.region_code, A.c.flagged_payments, A.c.n_payments.label("an_n"))
-                 .where(under(A.c.region_code, code), A.c.level == level))
-    C = schema.agg_complaints
+        r = r.where(T.c.year == int(year))
+    r = r.subquery("r")
+    A, C = schema.agg_anomaly, schema.agg_complaints
+    an = (select(A.c.region_code, A.c.flagged_payments, A.c.n_payments.label("an_n"))
+          .where(under(A.c.region_code, code), A.c.level == level)).subquery("a")
     cstmt = (select(C.c.region_code, func.sum(C.c.received).label("complaints"))
              .where(under(C.c.region_code, code), C.c.level == level).group_by(C.c.region_code))
     if year:
         cstmt = cstmt.where(C.c.period >= f"{int(year)}-01", C.c.period <= f"{int(year)}-12")
-    cp = read_df(cstmt)
-    df = df.merge(an, on="region_code", how="left").merge(cp, on="region_code", how="left")
+    cp = cstmt.subquery("c")
+    df = read_df(select(r, an.c.flagged_payments, an.c.an_n, cp.c.complaints)
+                 .select_from(r.outerjoin(an, an.c.region_code == r.c.region_code)
+                              .outerjoin(cp, cp.c.region_code == r.c.region_code))
+                 .order_by(r.c.region_code))
+    if df.empty:
+        return pd.DataFrame(columns=cols)
     df["paid_amount"] = df["paid_amount"].astype(float)
     hh = pd.to_numeric(df["households"], errors="coerce")
     df["paid_per_household"] = (df["paid_amount"] / hh).where(hh > 0)
