@@ -5,7 +5,7 @@ import functools
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
 
 from core.settings import get_settings
@@ -52,6 +52,16 @@ def create_schema(engine: Engine) -> None:
     except ImportError:
         pass
     metadata.create_all(engine)
+    # an index added to an existing table since the database was created (create_all only creates the
+    # missing tables): built here, so that an upgrade gets it at its next import or `manage.py rollups`
+    insp = inspect(engine)
+    for table in metadata.sorted_tables:
+        if not table.indexes or not insp.has_table(table.name):
+            continue
+        have = {ix["name"] for ix in insp.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name and index.name not in have:
+                index.create(engine)
 
 
 # --- one read connection per web request -----------------------------------------------------------
