@@ -1,7 +1,10 @@
 """Pure builders for the overview page (no queries)."""
 from __future__ import annotations
 
+import math
+
 import dash_bootstrap_components as dbc
+import numpy as np
 import pandas as pd
 from dash import html
 
@@ -44,22 +47,26 @@ def trend_figure(df: pd.DataFrame, lang: str) -> dict:
 
 def ranking_figure(df: pd.DataFrame, metric: str, title: str, lang: str, ascending: bool = False,
                    n: int = 10, as_pct: bool = False) -> dict:
-    d = df.dropna(subset=[metric])
-    if d.empty:
+    # plain Python over the few rows (the page draws three of these from one frame; pandas' dropna, sort
+    # and slicing cost ~1.5 ms a figure). A stable sort: ties keep the frame's order (paid, largest first).
+    rows = [(float(v), name, code) for v, name, code in zip(df[metric].tolist(), df["name"].tolist(),
+                                                             df["region_code"].tolist())
+            if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if not rows:
         return empty_figure(t("overview.no_data", lang))
-    d = d.sort_values(metric, ascending=ascending).head(n).iloc[::-1]
-    vals = d[metric].astype(float)
+    rows = sorted(rows, key=lambda r: r[0], reverse=not ascending)[:n][::-1]
+    vals = [r[0] for r in rows]
     # rates as small as a province's anomaly rate (~0.01%) keep two significant digits, not "0.0%"
-    text = [pct(v, pct_digits(vals.max())) for v in vals] if as_pct else [f"{v:,.0f}" for v in vals]
-    xs = (vals * (100 if as_pct else 1)).round(6)
+    text = [pct(v, pct_digits(max(vals))) for v in vals] if as_pct else [f"{v:,.0f}" for v in vals]
+    xs = np.round(np.array(vals) * (100 if as_pct else 1), 6).tolist()
     # an all-zero ranking still reads "0.0%" next to each name, on an axis starting at 0
     xaxis = {"ticksuffix": "%" if as_pct else "", "rangemode": "tozero"}
-    if float(xs.max()) <= 0:
+    if max(xs) <= 0:
         xaxis["range"] = [0, 1]
     return figure([{
-        "type": "bar", "orientation": "h", "x": xs.tolist(),
-        "y": d["name"].tolist(), "customdata": d["region_code"].tolist(), "text": text,
-        "textposition": "outside" if float(xs.max()) <= 0 else "auto", "cliponaxis": False,
+        "type": "bar", "orientation": "h", "x": xs,
+        "y": [r[1] for r in rows], "customdata": [r[2] for r in rows], "text": text,
+        "textposition": "outside" if max(xs) <= 0 else "auto", "cliponaxis": False,
         "hovertemplate": "%{y}: %{text}<extra></extra>",
         "marker": {"color": "#c0392b" if (as_pct or ascending) else "#2e6da4"},
     }], title, margin={"l": 120, "r": 16, "t": 40, "b": 30},
