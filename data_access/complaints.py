@@ -23,6 +23,7 @@ Decisions where the issue is silent:
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import pandas as pd
 from sqlalchemy import delete, exists, false, func, insert, or_, select, true
@@ -428,36 +429,70 @@ def corroboration(scope: Scope, region: str | None, period_from: str | None, per
         cl = cl[cl["region_code"].isin(places) | cl["project_code"].isin(projects)]
     if cl.empty:
         return pd.DataFrame(columns=cols)
-    cl["n"] = cl["n"].astype(int)
-    cl["risk"] = cl["risk"].astype(float).fillna(0.0)
+    # plain Python over the few groups (pandas' groupby/merge/concat cost 13-27 ms a call for 50-700
+    # complaints): complaints and clues grouped by the match's keys, joined on them, in key order
+    comp = list(zip(df["complaint_id"].tolist(), df["region_code"].tolist(), df["fund_code"].tolist(),
+                    df["project_code"].tolist(), df["substantiated"].tolist()))
+    clue = list(zip(cl["region_code"].tolist(), cl["fund_code"].tolist(), cl["project_code"].tolist(),
+                    cl["rule"].tolist(), cl["n"].astype(int).tolist(), cl["risk"].astype(float).fillna(0.0).tolist()))
+    places_set = set(places)
 
-    def side(comp: pd.DataFrame, clues: pd.DataFrame, match: str, keys: list[str]) -> pd.DataFrame:
-        if comp.empty or clues.empty:
-            return pd.DataFrame()
-        a = comp.groupby(keys).agg(complaints=("complaint_id", "size"), substantiated=("substantiated", "sum"))
-        a["complaint_ids"] = _joined(comp, keys, "complaint_id")
-        b = clues.groupby(keys).agg(clues=("n", "sum"), amount_at_risk=("risk", "sum"))
-        b["rules"] = _joined(clues, keys, "rule")
-        return a.reset_index().merge(b.reset_index(), on=keys).assign(match=match)
+    def side(match: str, comp_key, clue_key) -> list[dict]:
+        a: dict = {}
+        for cid, reg, fund, proj, sub in comp:
+            k = comp_key(reg, fund, proj)
+            if k is not None:
+                e = a.setdefault(k, [0, 0, set()])
+                e[0] += 1
+                e[1] += bool(sub)
+                e[2].add(cid)
+        b: dict = {}
+        for reg, fund, proj, rule, n, risk in clue:
+            k = clue_key(reg, fund, proj)
+            if k is not None:
+                e = b.setdefault(k, [0, [], set()])
+                e[0] += n
+                e[1].append(risk)
+                e[2].add(rule)
+        out = []
+        for k in sorted(k for k in a if k in b):
+            (n_c, n_sub, ids), (n_cl, risks, rules) = a[k], b[k]
+            reg, fund, proj = (*k, None) if match == "fund" else ((k, None, None) if match == "region" else (None, None, k))
+            out.append({"match": match, "region_code": reg, "name": None, "fund_code": fund, "project_code": proj,
+                        "complaints": n_c, "substantiated": n_sub, "complaint_ids": ", ".join(sorted(map(str, ids))),
+                        "clues": n_cl, "rules": ", ".join(sorted(map(str, rules))), "amount_at_risk": math.fsum(risks)})
+        return out
 
-    has_p = df["project_code"].notna() & df["project_code"].ne("")
-    has_f = df["fund_code"].notna() & df["fund_code"].ne("")
-    out = pd.concat([
-        side(df[has_p], cl[cl["project_code"].notna()], "project", ["project_code"]),
-        side(df[has_f], cl[cl["fund_code"].notna() & cl["region_code"].isin(places)], "fund", ["region_code", "fund_code"]),
-        side(df, cl[cl["region_code"].isin(places)], "region", ["region_code"]),
-    ], ignore_index=True)
-    if out.empty:
+    matches = (side("project", lambda r, f, p: None if _blank(p) else p,
+                    lambda r, f, p: None if _missing(p) else p)
+               + side("fund", lambda r, f, p: None if _missing(r) or _blank(f) else (r, f),
+                      lambda r, f, p: None if _missing(f) or r not in places_set else (r, f))
+               + side("region", lambda r, f, p: None if _missing(r) else r,
+                      lambda r, f, p: r if r in places_set else None))
+    if not matches:
         return pd.DataFrame(columns=cols)
-    out = out.reindex(columns=cols)
-    # a project match is placed where its complaints are
-    out["region_code"] = out["region_code"].fillna(out["project_code"].map(
-        df[has_p].groupby("project_code")["region_code"].first()))
-    out["substantiated"] = out["substantiated"].astype(int)
-    out["name"] = out["region_code"].map(region_names(out["region_code"])).fillna(out["region_code"])
+    # a project match is placed where its complaints are (the first of them that has a place)
+    first_place: dict = {}
+    for _cid, reg, _fund, proj, _sub in comp:
+        if not _blank(proj) and not _missing(reg):
+            first_place.setdefault(proj, reg)
+    for m in matches:
+        if m["region_code"] is None:
+            m["region_code"] = first_place.get(m["project_code"])
+    names = region_names([m["region_code"] for m in matches if m["region_code"]])
+    for m in matches:
+        m["name"] = names.get(m["region_code"], m["region_code"])
     order = {"project": 0, "fund": 1, "region": 2}
-    out = out.assign(_o=out["match"].map(order)).sort_values(["_o", "clues", "complaints"], ascending=[True, False, False])
-    return out[cols].reset_index(drop=True)
+    matches.sort(key=lambda m: (order[m["match"]], -m["clues"], -m["complaints"]))     # stable
+    return pd.DataFrame(matches, columns=cols)
+
+
+def _missing(v) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
+
+
+def _blank(v) -> bool:
+    return _missing(v) or v == ""
 
 
 # --- the list ------------------------------------------------------------------------------------
