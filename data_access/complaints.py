@@ -219,7 +219,7 @@ def subregions(scope: Scope, region: str | None, period_from: str | None, period
     cols = ["region_code", "name", *SUMS, "population", "per_10k", "accept_overdue", "close_overdue",
             "accept_rate", "close_rate", "substantiation_rate", "accepted_in_time_rate", "closed_in_time_rate",
             "extension_rate"]
-    from pipeline.rollups import LEVELS, anc, code_level
+    from pipeline.rollups import LEVEL_LEN, LEVELS
     level = level or (child_level(code) if code else None)
     if code is None or level is None or LEVELS.index(level) <= LEVELS.index(level_of(code)):
         return pd.DataFrame(columns=cols)
@@ -229,24 +229,36 @@ def subregions(scope: Scope, region: str | None, period_from: str | None, period
     df = read_df(_agg_where(stmt, period_from, period_to))
     if df.empty:
         return pd.DataFrame(columns=cols)
-    for c in COUNTS:
-        df[c] = pd.to_numeric(df[c]).fillna(0).astype(int)
-    df["amount_involved"] = df["amount_involved"].astype(float)
+    # plain Python over the sub-regions (a few dozen): pandas' per-step overhead was most of the call
+    recs = df.to_dict("records")
+    for r in recs:
+        for c in COUNTS:
+            r[c] = int(r[c] or 0)
+        r["amount_involved"] = float(r["amount_involved"]) if r["amount_involved"] is not None else float("nan")
+        r["accept_overdue"] = r["close_overdue"] = 0
     rows = _rows(scope, code, *period_bounds(period_from, period_to))
     if not rows.empty and "accept_overdue" in rows:
-        deep = rows[code_level(rows["region_code"]).map(LEVELS.index) >= LEVELS.index(level)]
-        od = (deep.assign(anc=anc(deep["region_code"], level))
-              .groupby("anc")[["accept_overdue", "close_overdue"]].sum())
-        df = df.merge(od, left_on="region_code", right_index=True, how="left")
-    for c in ("accept_overdue", "close_overdue"):
-        df[c] = pd.to_numeric(df.get(c, 0)).fillna(0).astype(int)
-    pop = _population(df["region_code"])
-    df["population"] = df["region_code"].map(pop)
-    df["per_10k"] = (df["received"] / df["population"] * 10000).where(df["population"] > 0)
-    df = pd.DataFrame([rates(r) for r in df.to_dict("records")])
-    names = region_names(df["region_code"])
-    df["name"] = df["region_code"].map(names).fillna(df["region_code"])
-    return df[cols].sort_values("received", ascending=False).reset_index(drop=True)
+        # what is overdue at as-of, counted under each sub-region (its complaints at its level and below)
+        by_code = {r["region_code"]: r for r in recs}
+        n, seg = LEVEL_LEN[level], LEVEL_LEN[LEVELS[LEVELS.index(level) - 1]]
+        for reg, a_od, c_od in zip(rows["region_code"].tolist(), rows["accept_overdue"].tolist(),
+                                   rows["close_overdue"].tolist()):
+            if not isinstance(reg, str) or reg[seg:n].strip("0") == "":
+                continue                                 # a complaint above the sub-regions' level
+            r = by_code.get(reg[:n] + "0" * (12 - n))
+            if r is not None:
+                r["accept_overdue"] += int(a_od)
+                r["close_overdue"] += int(c_od)
+    pop = _population([r["region_code"] for r in recs])
+    names = region_names([r["region_code"] for r in recs])
+    for r in recs:
+        p = pop.get(r["region_code"])
+        r["population"] = p if p is not None else float("nan")
+        r["per_10k"] = r["received"] / p * 10000 if p else float("nan")
+        rates(r)
+        r["name"] = names.get(r["region_code"], r["region_code"])
+    recs.sort(key=lambda r: (-r["received"], r["region_code"]))       # ties by code, on every database
+    return pd.DataFrame(recs, columns=cols)
 
 
 # --- timeliness at the as-of date ----------------------------------------------------------------
