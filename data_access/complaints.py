@@ -272,26 +272,34 @@ def timeliness(scope: Scope, region: str | None, period_from: str | None, period
         return None
     df = _rows(scope, code, *period_bounds(period_from, period_to))
     as_of = _as_of(scope)
-    acc = df[df["accepted_date"].notna()]
-    accept = (acc.groupby(["days_to_accept", "accepted_in_time"]).size().rename("n").reset_index()
-              .rename(columns={"days_to_accept": "days", "accepted_in_time": "in_time"}))
-    clo = df[df["closed_date"].notna() & df["accepted_date"].notna()]
-    close = (clo.assign(extension=clo["extension_approved"].map(lambda v: bool(v) if pd.notna(v) else False))
-             .groupby(["days_to_close", "closed_in_time", "extension"]).size().rename("n").reset_index()
-             .rename(columns={"days_to_close": "days", "closed_in_time": "in_time"}))
-    for part in (accept, close):
-        part["days"] = part["days"].astype(int)
-        part["n"] = part["n"].astype(int)
+    # counted in plain Python over the region's complaints (pandas' groupby on a few dozen rows cost more)
+    accepted = df["accepted_date"].notna().tolist()
+    closed = df["closed_date"].notna().tolist()
+    acc_n: dict = {}
+    for ok, d, in_time in zip(accepted, df["days_to_accept"].tolist(), df["accepted_in_time"].tolist()):
+        if ok:
+            k = (int(d), bool(in_time))
+            acc_n[k] = acc_n.get(k, 0) + 1
+    clo_n: dict = {}
+    for ok_a, ok_c, d, in_time, ext in zip(accepted, closed, df["days_to_close"].tolist(), df["closed_in_time"].tolist(),
+                                           df["extension_approved"].tolist()):
+        if ok_a and ok_c:
+            k = (int(d), bool(in_time), False if _missing(ext) else bool(ext))
+            clo_n[k] = clo_n.get(k, 0) + 1
+    accept = pd.DataFrame([(*k, n) for k, n in sorted(acc_n.items())], columns=["days", "in_time", "n"])
+    close = pd.DataFrame([(*k, n) for k, n in sorted(clo_n.items())], columns=["days", "in_time", "extension", "n"])
     has = "accept_overdue" in df
+    a_od = df["accept_overdue"].tolist() if has else []
+    c_od = df["close_overdue"].tolist() if has else []
     return {
         "as_of": as_of.strftime("%Y-%m-%d") if as_of is not None else None,
         "accept": accept, "close": close,
-        "accept_overdue": int(df["accept_overdue"].sum()) if has else 0,
-        "close_overdue": int(df["close_overdue"].sum()) if has else 0,
-        "accept_overdue_open": int((df["accept_overdue"] & df["accepted_date"].isna()).sum()) if has else 0,
-        "close_overdue_open": int((df["close_overdue"] & df["closed_date"].isna()).sum()) if has else 0,
-        "not_accepted": int(df["accepted_date"].isna().sum()),
-        "open": int((df["accepted_date"].notna() & df["closed_date"].isna()).sum()),
+        "accept_overdue": sum(map(bool, a_od)),
+        "close_overdue": sum(map(bool, c_od)),
+        "accept_overdue_open": sum(1 for o, ok in zip(a_od, accepted) if o and not ok),
+        "close_overdue_open": sum(1 for o, ok in zip(c_od, closed) if o and not ok),
+        "not_accepted": accepted.count(False),
+        "open": sum(1 for ok_a, ok_c in zip(accepted, closed) if ok_a and not ok_c),
     }
 
 
@@ -311,20 +319,30 @@ def overdue(scope: Scope, region: str | None, period_from: str | None, period_to
     flag, days = ("accept_overdue", "accept_days_overdue") if rule == "R22" else ("close_overdue", "close_days_overdue")
     if df.empty or flag not in df:
         return pd.DataFrame(columns=cols)
-    d = df[df[flag]].copy()
-    if rule == "R22":
-        from core.settings import get_settings
-        d["due_date"] = d["received_date"] + pd.Timedelta(days=get_settings().rules.accept_days)
-        d["status"] = d["accepted_date"].isna().map({True: "open", False: "done"})
-    else:
-        d["due_date"] = d["close_limit"]
-        d["status"] = d["closed_date"].isna().map({True: "open", False: "done"})
-    d["days_overdue"] = d[days].astype(int)
-    d["extension_approved"] = d["extension_approved"].map(lambda v: bool(v) if pd.notna(v) else False)
-    d["name"] = d["region_code"].map(region_names(d["region_code"])).fillna(d["region_code"])
-    for c in ("received_date", "accepted_date", "due_date", "closed_date"):
-        d[c] = d[c].dt.strftime("%Y-%m-%d").where(d[c].notna(), None)
-    return d.sort_values(["days_overdue", "complaint_id"], ascending=[False, True])[cols].reset_index(drop=True)
+    d = df[df[flag]]
+    if d.empty:
+        return pd.DataFrame(columns=cols)
+    # the few overdue complaints formatted in plain Python (pandas' per-column strftime and maps cost more)
+    from core.settings import get_settings
+    grace = dt.timedelta(days=get_settings().rules.accept_days)
+
+    def day(v):
+        return None if _missing(v) or v is pd.NaT else v.strftime("%Y-%m-%d")
+
+    names = region_names(d["region_code"])
+    out = []
+    for r in d[["complaint_id", "region_code", "channel", "category", "received_date", "accepted_date", "closed_date",
+                "close_limit", "extension_approved", days]].itertuples(index=False, name=None):
+        cid, reg, channel, category, received, accepted, closed_d, limit, ext, n_days = r
+        due = received + grace if rule == "R22" else limit
+        waiting = (accepted if rule == "R22" else closed_d)
+        out.append({"complaint_id": cid, "region_code": reg, "name": names.get(reg, reg), "channel": channel,
+                    "category": category, "received_date": day(received), "accepted_date": day(accepted),
+                    "due_date": day(due), "closed_date": day(closed_d),
+                    "extension_approved": False if _missing(ext) else bool(ext), "days_overdue": int(n_days),
+                    "status": "open" if _missing(waiting) or waiting is pd.NaT else "done"})
+    out.sort(key=lambda r: (-r["days_overdue"], r["complaint_id"]))
+    return pd.DataFrame(out, columns=cols)
 
 
 # --- repeat complaints ---------------------------------------------------------------------------
