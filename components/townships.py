@@ -63,8 +63,13 @@ def fence_text(metric: str, fence: dict | None, lang: str) -> str:
 
 def ranked(df: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Rows ordered by ``metric`` (highest first, missing last) with a rank."""
-    d = df.sort_values([metric, "region_code"], ascending=[False, True], na_position="last").reset_index(drop=True)
-    d["rank"] = np.where(d[metric].notna(), np.arange(1, len(d) + 1), None)
+    # the order computed over plain lists (a two-key sort_values cost ~1 ms; the page ranks three times)
+    v = pd.to_numeric(df[metric], errors="coerce").to_numpy(dtype=float)
+    nan = np.isnan(v)
+    codes = df["region_code"].tolist()
+    order = sorted(range(len(codes)), key=lambda i: (bool(nan[i]), 0.0 if nan[i] else -v[i], codes[i]))
+    d = df.iloc[order].reset_index(drop=True)
+    d["rank"] = np.where(~nan[order], np.arange(1, len(d) + 1), None)
     return d
 
 
@@ -174,7 +179,8 @@ def small_multiples(monthly: pd.DataFrame, df: pd.DataFrame, metric: str, lang: 
         m["v"] = (m["paid_amount"] / hh).where(hh > 0)
         title = t("townships.sm_paid", lang)
     periods = sorted(m["period"].unique())
-    codes = [c for c in ranked(df, metric)["region_code"] if c in set(m["region_code"])]
+    present = set(m["region_code"])
+    codes = [c for c in ranked(df, metric)["region_code"] if c in present]
     n = len(codes)
     if n == 0:
         return empty_figure(t("townships.no_data", lang))
