@@ -14,6 +14,8 @@ scoped below a county sees only the townships inside their scope.
 """
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 from sqlalchemy import and_, func, select
 
@@ -113,22 +115,40 @@ def townships(scope: Scope, county: str | None = None, year=None) -> pd.DataFram
                               .outerjoin(an, an.c.region_code == r.c.region_code)))
     if df.empty:
         return pd.DataFrame(columns=COLS)
-    num = lambda c: pd.to_numeric(df[c], errors="coerce")  # noqa: E731
-    for c in ("allocated_in", "paid_amount"):
-        df[c] = num(c).fillna(0.0).astype(float)
-    for c in ("complaints", "closed", "substantiated", "n_payments", "flagged_payments"):
-        df[c] = num(c).fillna(0).astype(int)
-    hh, pop = num("households"), num("population")
-    df["funds_per_household"] = (df["allocated_in"] / hh).where(hh > 0)
-    df["share_paid"] = (df["paid_amount"] / df["allocated_in"]).where(df["allocated_in"] > 0)
-    df["complaints_per_10k"] = (df["complaints"] / pop * 10000).where(pop > 0)
-    df["substantiation_rate"] = (df["substantiated"] / df["closed"]).where(df["closed"] > 0)
-    df["anomaly_rate"] = (df["flagged_payments"] / df["n_payments"]).where(df["n_payments"] > 0)
-    amt = num("an_amount")
-    df["anomaly_rate_amount"] = (num("flagged_amount").fillna(0.0) / amt).where(amt > 0)
-    names = region_names(df["region_code"])
-    df["name"] = df["region_code"].map(names).fillna(df["region_code"])
-    return df[COLS].sort_values("region_code").reset_index(drop=True)
+    # the metrics computed over the records in plain Python (a county has ~20 townships: pandas' per-column
+    # conversions and masks were most of the call)
+    recs = df.to_dict("records")
+    names = region_names([r["region_code"] for r in recs])
+    nan = float("nan")
+
+    def num(v):
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            return nan
+        return f
+
+    def ratio(a, b, scale=1.0):
+        return a / b * scale if b > 0 else nan       # a missing denominator (NaN) is not > 0
+
+    for r in recs:
+        for c in ("allocated_in", "paid_amount"):
+            v = num(r[c])
+            r[c] = 0.0 if math.isnan(v) else v
+        for c in ("complaints", "closed", "substantiated", "n_payments", "flagged_payments"):
+            v = num(r[c])
+            r[c] = 0 if math.isnan(v) else int(v)
+        hh, pop, amt = num(r["households"]), num(r["population"]), num(r["an_amount"])
+        r["funds_per_household"] = ratio(r["allocated_in"], hh)
+        r["share_paid"] = ratio(r["paid_amount"], r["allocated_in"])
+        r["complaints_per_10k"] = ratio(r["complaints"], pop, 10000)
+        r["substantiation_rate"] = ratio(r["substantiated"], r["closed"])
+        r["anomaly_rate"] = ratio(r["flagged_payments"], r["n_payments"])
+        flagged = num(r["flagged_amount"])
+        r["anomaly_rate_amount"] = ratio(0.0 if math.isnan(flagged) else flagged, amt)
+        r["name"] = names.get(r["region_code"], r["region_code"])
+    recs.sort(key=lambda r: r["region_code"])
+    return pd.DataFrame(recs, columns=COLS)
 
 
 @memoize
