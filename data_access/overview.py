@@ -1,6 +1,8 @@
 """The leaders' overview: KPIs, monthly trends and sub-region rankings, all from roll-up tables."""
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 from sqlalchemy import func, select
 
@@ -89,14 +91,26 @@ def subregions(scope: Scope, region: str | None = None, year: int | None = None,
                  .order_by(r.c.region_code))
     if df.empty:
         return pd.DataFrame(columns=cols)
-    df["paid_amount"] = df["paid_amount"].astype(float)
-    hh = pd.to_numeric(df["households"], errors="coerce")
-    df["paid_per_household"] = (df["paid_amount"] / hh).where(hh > 0)
-    df["anomaly_rate"] = (pd.to_numeric(df["flagged_payments"], errors="coerce") /
-                          pd.to_numeric(df["an_n"], errors="coerce")).where(pd.to_numeric(df["an_n"], errors="coerce") > 0)
-    df["complaints"] = pd.to_numeric(df["complaints"], errors="coerce").fillna(0).astype(int)
-    pop = pd.to_numeric(df["population"], errors="coerce")
-    df["complaints_per_10k"] = (df["complaints"] / pop * 10000).where(pop > 0)
-    names = region_names(df["region_code"])
-    df["name"] = df["region_code"].map(names).fillna(df["region_code"])
-    return df[cols].sort_values("paid_amount", ascending=False).reset_index(drop=True)
+    # the metrics over the records in plain Python (a few dozen sub-regions; pandas' per-column work was
+    # most of the call)
+    recs = df.to_dict("records")
+    names = region_names([r["region_code"] for r in recs])
+    nan = float("nan")
+
+    def num(v):
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            return nan
+
+    for r in recs:
+        r["paid_amount"] = num(r["paid_amount"])
+        hh, flagged, an_n, pop = num(r["households"]), num(r["flagged_payments"]), num(r["an_n"]), num(r["population"])
+        r["paid_per_household"] = r["paid_amount"] / hh if hh > 0 else nan
+        r["anomaly_rate"] = flagged / an_n if an_n > 0 else nan
+        c = num(r["complaints"])
+        r["complaints"] = 0 if math.isnan(c) else int(c)
+        r["complaints_per_10k"] = r["complaints"] / pop * 10000 if pop > 0 else nan
+        r["name"] = names.get(r["region_code"], r["region_code"])
+    out = pd.DataFrame(recs, columns=cols)
+    return out.sort_values("paid_amount", ascending=False).reset_index(drop=True)
