@@ -273,6 +273,8 @@ def _import(path, engine: Engine, run_detect: bool, say, imported_by, limits, la
                          .values(summary_json=json.dumps(summary.to_json(), ensure_ascii=False)))
         say("detection", 1.0)
     fresh.clear()
+    from pipeline.rollups import analyze_rollups
+    analyze_rollups(engine)
     from data_access.cache import invalidate
     invalidate()
     _log("ok", label, {"package_id": summary.package_id, "loaded": sum(r.loaded for r in results.values()),
@@ -283,7 +285,8 @@ def _import(path, engine: Engine, run_detect: bool, say, imported_by, limits, la
 def _analyze(engine: Engine) -> None:
     """PostgreSQL: planner statistics for what was just loaded and rolled up. Autovacuum may be off or
     late (it was off on our own server: every table unanalysed half an hour after an import, and the
-    planner estimating one row per roll-up range). A sample per table: seconds at province scale."""
+    planner estimating one row per roll-up range). A sample per table: seconds at province scale.
+    SQLite: see analyze_rollups (run at the end of the import, after the clues' roll-up)."""
     if engine.dialect.name != "postgresql":
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

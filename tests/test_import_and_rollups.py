@@ -118,3 +118,35 @@ def test_gbk_encoded_file_is_read(tmp_path, pkg_dir):
     assert s.tables["people"].encoding == "gb18030" and s.tables["people"].loaded == 20
     names = pd.read_sql("SELECT name FROM people", engine)["name"]
     assert names.str.startswith("张").all()
+
+
+def test_sqlite_import_leaves_rollup_statistics(tmp_path, pkg_dir):
+    """Without statistics SQLite reads "level = 'village' AND region_code in a township's range" through
+    the level index (every village of the province) instead of the range of codes: the import samples
+    the roll-up tables (and only those: the raw tables are read by key)."""
+    from sqlalchemy import event
+
+    from core.scope import Scope
+    from data_access import overview
+    from tests.conftest import using_database
+    url = f"sqlite:///{tmp_path / 'stats.sqlite'}"
+    engine = get_engine(url)
+    import_package(pkg_dir, engine, run_detect=False)
+    with engine.connect() as conn:
+        analysed = set(conn.exec_driver_sql("SELECT DISTINCT tbl FROM sqlite_stat1").scalars())
+    assert {"agg_region_year", "agg_complaints", "agg_pay_month", "agg_fund_flow_group"} <= analysed
+    assert not analysed & {"payments", "people", "ledger"}
+    seen = []
+
+    def capture(conn, _cursor, statement, params, _context, executemany):
+        if "agg_region_year" in statement:
+            seen.append((statement, params))
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with using_database(url):
+            overview.subregions.uncached(Scope(region_code="430000000000"), "430421100000", None, "village")
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    with engine.connect() as conn:
+        plan = [r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + seen[0][0], seen[0][1])]
+    assert not any("ix_agg_region_year_level" in p or "ix_agg_complaints_level" in p for p in plan), plan
