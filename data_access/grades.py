@@ -142,10 +142,10 @@ def grade_frame(df: pd.DataFrame, rules: GradeRules | None = None) -> pd.DataFra
             cols.setdefault(f"{c}_n", []).append(v["sample"])
             cols.setdefault(f"{c}_grade", []).append(v["letter"])
         grades.append(composite(comps, rules))
-    for k, v in cols.items():
-        df[k] = v
-    df["grade"] = grades
-    return df
+    cols["grade"] = grades
+    # the new columns joined in one step (one assignment per column cost ~0.1 ms each, ~20 of them)
+    return pd.concat([df.drop(columns=[c for c in cols if c in df.columns]),
+                      pd.DataFrame(cols, index=df.index)], axis=1)
 
 
 # --- reads ---------------------------------------------------------------------------------------------
