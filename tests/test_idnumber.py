@@ -42,3 +42,29 @@ def test_valid_mask_agrees_with_the_one_by_one_check():
     only18 = [v for v in values if isinstance(v, str) and len(v.encode()) == 18]   # the all-18-bytes fast path
     assert valid_mask(only18).tolist() == [is_valid(v) for v in only18]
     assert valid_mask([]).dtype == np.bool_ and len(valid_mask([])) == 0
+
+
+def test_the_quick_id_scan_finds_what_the_pattern_finds():
+    """full_id_numbers skips texts without 17 ASCII digits in a row (core.security.may_hold_id_numbers):
+    on texts built around every case above (alone, in JSON, between CJK text, inside longer digit runs,
+    among coordinates), it returns exactly what the pattern alone returns. The privacy tests rely on it."""
+    from core.security import ID_RE, full_id_numbers
+
+    def by_pattern(text):
+        return [m.group(0) for m in ID_RE.finditer(text) if is_valid(m.group(0).upper())]
+
+    rng = random.Random(11)
+    pieces = [v for v in _cases() if v]
+    fillers = ["", " ", "，", "张三", '{"id":"', '"}', "112.98765432101", "1", "x", "\n", "身份证", "０"]
+    texts = []
+    for _ in range(4000):
+        parts = [rng.choice(fillers) for _ in range(rng.randrange(1, 4))]
+        parts.insert(rng.randrange(len(parts) + 1), rng.choice(pieces))
+        texts.append("".join(parts))
+    texts += ["[112.123456789012345,28.1]", "", "1234567890123456", "12345678901234567"]
+    found = 0
+    for text in texts:
+        expect = by_pattern(text)
+        assert full_id_numbers(text) == expect, text
+        found += bool(expect)
+    assert found > 500 and len(texts) - found > 500
