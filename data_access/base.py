@@ -62,20 +62,14 @@ def _all_region_names() -> dict[str, str]:
 
 
 def region_names(codes) -> dict[str, str]:
-    """code -> name for the given codes (names of regions are public; no scope applies)."""
-    codes = sorted({c for c in codes if c})
+    """code -> name for the given codes (names of regions are public; no scope applies). From the
+    process's copy of every name (read once per data version, ~0.2 s at province scale): an IN list of a
+    few hundred codes cost 1 ms on SQLite and ~8 ms on PostgreSQL, on every call."""
+    codes = {c for c in codes if c}
     if not codes:
         return {}
-    if len(codes) > 900:
-        names = _all_region_names()
-        return {c: names[c] for c in codes if c in names}
-    out = {}
-    with reading() as conn:
-        for i in range(0, len(codes), 900):
-            part = codes[i:i + 900]
-            out.update(dict(conn.execute(select(schema.regions.c.code, schema.regions.c.name)
-                                         .where(schema.regions.c.code.in_(part))).all()))
-    return out
+    names = _all_region_names()
+    return {c: names[c] for c in sorted(codes) if c in names}
 
 
 def child_level(region_code: str) -> str | None:
