@@ -5,6 +5,8 @@ inside its query with ``in_scope``; an empty scope yields a filter that matches 
 """
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 from sqlalchemy import and_, false, select
 from sqlalchemy.sql import ColumnElement
@@ -36,6 +38,19 @@ def resolve_region(scope: Scope, region: str | None) -> str | None:
     except ValueError:
         region = None
     return scope.clamp(region)
+
+
+def is_missing(v) -> bool:
+    """None, NaN, pd.NA or NaT: a missing value as a record from a frame carries it."""
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v))
+
+
+def as_float(v) -> float:
+    """A number as float; NaN when missing or not a number (as pd.to_numeric(errors="coerce"))."""
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def read_df(stmt, engine=None) -> pd.DataFrame:

@@ -34,7 +34,7 @@ from core import schema
 from core.idnumber import mask_id, mask_name
 from core.scope import Scope, level_of, normalize_code
 from core.settings import get_settings
-from data_access.base import in_scope, read_df, region_names, resolve_region, under
+from data_access.base import in_scope, is_missing, read_df, region_names, resolve_region, under
 from data_access.cache import memoize
 
 C = schema.clues
@@ -463,7 +463,7 @@ def _groups(df: pd.DataFrame, key: str, scope: Scope, limit: int, cols) -> pd.Da
     for cid, k, rule, table, rec, reg, amt in zip(df["clue_id"].tolist(), df[key].tolist(), df["rule"].tolist(),
                                                   df["table_name"].tolist(), df["record_id"].tolist(),
                                                   df["region_code"].tolist(), df["amount_at_risk"].astype(float).tolist()):
-        if k is None or (isinstance(k, float) and math.isnan(k)):
+        if is_missing(k):
             continue
         g = groups.get(k)
         if g is None:

@@ -30,7 +30,7 @@ from sqlalchemy import delete, exists, false, func, insert, or_, select, true
 
 from core import schema
 from core.scope import Scope, level_of
-from data_access.base import child_level, in_scope, read_df, region_names, resolve_region, under
+from data_access.base import child_level, in_scope, is_missing, read_df, region_names, resolve_region, under
 from data_access.cache import memoize
 
 C = schema.agg_complaints
@@ -289,7 +289,7 @@ def timeliness(scope: Scope, region: str | None, period_from: str | None, period
     for ok_a, ok_c, d, in_time, ext in zip(accepted, closed, df["days_to_close"].tolist(), df["closed_in_time"].tolist(),
                                            df["extension_approved"].tolist()):
         if ok_a and ok_c:
-            k = (int(d), bool(in_time), False if _missing(ext) else bool(ext))
+            k = (int(d), bool(in_time), False if is_missing(ext) else bool(ext))
             clo_n[k] = clo_n.get(k, 0) + 1
     accept = pd.DataFrame([(*k, n) for k, n in sorted(acc_n.items())], columns=["days", "in_time", "n"])
     close = pd.DataFrame([(*k, n) for k, n in sorted(clo_n.items())], columns=["days", "in_time", "extension", "n"])
@@ -332,7 +332,7 @@ def overdue(scope: Scope, region: str | None, period_from: str | None, period_to
     grace = dt.timedelta(days=get_settings().rules.accept_days)
 
     def day(v):
-        return None if _missing(v) or v is pd.NaT else v.strftime("%Y-%m-%d")
+        return None if is_missing(v) else v.strftime("%Y-%m-%d")
 
     names = region_names(d["region_code"])
     out = []
@@ -344,8 +344,8 @@ def overdue(scope: Scope, region: str | None, period_from: str | None, period_to
         out.append({"complaint_id": cid, "region_code": reg, "name": names.get(reg, reg), "channel": channel,
                     "category": category, "received_date": day(received), "accepted_date": day(accepted),
                     "due_date": day(due), "closed_date": day(closed_d),
-                    "extension_approved": False if _missing(ext) else bool(ext), "days_overdue": int(n_days),
-                    "status": "open" if _missing(waiting) or waiting is pd.NaT else "done"})
+                    "extension_approved": False if is_missing(ext) else bool(ext), "days_overdue": int(n_days),
+                    "status": "open" if is_missing(waiting) else "done"})
     out.sort(key=lambda r: (-r["days_overdue"], r["complaint_id"]))
     return pd.DataFrame(out, columns=cols)
 
@@ -499,17 +499,17 @@ def corroboration(scope: Scope, region: str | None, period_from: str | None, per
         return out
 
     matches = (side("project", lambda r, f, p: None if _blank(p) else p,
-                    lambda r, f, p: None if _missing(p) else p)
-               + side("fund", lambda r, f, p: None if _missing(r) or _blank(f) else (r, f),
-                      lambda r, f, p: None if _missing(f) or r not in places_set else (r, f))
-               + side("region", lambda r, f, p: None if _missing(r) else r,
+                    lambda r, f, p: None if is_missing(p) else p)
+               + side("fund", lambda r, f, p: None if is_missing(r) or _blank(f) else (r, f),
+                      lambda r, f, p: None if is_missing(f) or r not in places_set else (r, f))
+               + side("region", lambda r, f, p: None if is_missing(r) else r,
                       lambda r, f, p: r if r in places_set else None))
     if not matches:
         return pd.DataFrame(columns=cols)
     # a project match is placed where its complaints are (the first of them that has a place)
     first_place: dict = {}
     for _cid, reg, _fund, proj, _sub in comp:
-        if not _blank(proj) and not _missing(reg):
+        if not _blank(proj) and not is_missing(reg):
             first_place.setdefault(proj, reg)
     for m in matches:
         if m["region_code"] is None:
@@ -522,12 +522,8 @@ def corroboration(scope: Scope, region: str | None, period_from: str | None, per
     return pd.DataFrame(matches, columns=cols)
 
 
-def _missing(v) -> bool:
-    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
-
-
 def _blank(v) -> bool:
-    return _missing(v) or v == ""
+    return is_missing(v) or v == ""
 
 
 # --- the list ------------------------------------------------------------------------------------

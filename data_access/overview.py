@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from core import schema
 from core.scope import Scope
-from data_access.base import child_level, read_df, region_names, resolve_region, under
+from data_access.base import as_float, child_level, read_df, region_names, resolve_region, under
 from data_access.cache import memoize
 from data_access.complaints import complaint_funnel
 
@@ -95,14 +95,7 @@ def subregions(scope: Scope, region: str | None = None, year: int | None = None,
     # most of the call)
     recs = df.to_dict("records")
     names = region_names([r["region_code"] for r in recs])
-    nan = float("nan")
-
-    def num(v):
-        try:
-            return float(v)
-        except (TypeError, ValueError):
-            return nan
-
+    num, nan = as_float, math.nan
     for r in recs:
         r["paid_amount"] = num(r["paid_amount"])
         hh, flagged, an_n, pop = num(r["households"]), num(r["flagged_payments"]), num(r["an_n"]), num(r["population"])

@@ -21,7 +21,7 @@ from sqlalchemy import and_, func, select
 
 from core import schema
 from core.scope import Scope, normalize_code
-from data_access.base import in_scope, read_df, region_names, under
+from data_access.base import as_float, in_scope, read_df, region_names, under
 from data_access.cache import memoize
 
 RY, C, A, M = schema.agg_region_year, schema.agg_complaints, schema.agg_anomaly, schema.agg_pay_month
@@ -119,17 +119,10 @@ def townships(scope: Scope, county: str | None = None, year=None) -> pd.DataFram
     # conversions and masks were most of the call)
     recs = df.to_dict("records")
     names = region_names([r["region_code"] for r in recs])
-    nan = float("nan")
-
-    def num(v):
-        try:
-            f = float(v)
-        except (TypeError, ValueError):
-            return nan
-        return f
+    num = as_float
 
     def ratio(a, b, scale=1.0):
-        return a / b * scale if b > 0 else nan       # a missing denominator (NaN) is not > 0
+        return a / b * scale if b > 0 else math.nan   # a missing denominator (NaN) is not > 0
 
     for r in recs:
         for c in ("allocated_in", "paid_amount"):
