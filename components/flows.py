@@ -69,14 +69,9 @@ def limits_from(state: dict) -> dict[str, int]:
     return out
 
 
-def display_map(nodes: pd.DataFrame, root: str, limits: dict[str, int]) -> tuple[dict, dict]:
+def display_map(codes: list, levels: list, amounts: list, root: str, limits: dict[str, int]) -> tuple[dict, dict]:
     """region code -> displayed node key (the code itself, or "o:<level>" for the aggregated tail), and
-    per level how many regions the tail holds."""
-    return _display_map(nodes["region_code"].tolist(), nodes["level"].tolist(),
-                        nodes["in_amount"].astype(float).tolist(), root, limits)
-
-
-def _display_map(codes: list, levels: list, amounts: list, root: str, limits: dict[str, int]) -> tuple[dict, dict]:
+    per level how many regions the tail holds (the largest ``limits[level]`` of each level keep their node)."""
     disp, tail = {root: root}, {}
     by_level: dict[str, list] = {}                   # levels in the order they first appear
     for code, lv, amount in zip(codes, levels, amounts):
@@ -112,7 +107,7 @@ def sankey_figure(f: dict | None, limits: dict[str, int], lang: str) -> tuple[di
         levels.append(level_of(root))
         for v in num.values():
             v.append(0.0)
-    disp, tail = _display_map(codes, levels, num["in_amount"], root, limits)
+    disp, tail = display_map(codes, levels, num["in_amount"], root, limits)
     row_of = {}
     for i, code in enumerate(codes):
         row_of.setdefault(code, i)
