@@ -67,10 +67,11 @@ def create_schema(engine: Engine) -> None:
 # --- one read connection per web request -----------------------------------------------------------
 # A request's reads share one pooled connection, opened on its first read and closed when the request
 # ends (app.py installs share_reads_in_request and close_request_connections): a checkout costs a
-# pre-ping and a rollback on return, ~0.7 ms a query on PostgreSQL. The connection is in autocommit, so every statement sees
-# what is committed when it runs, exactly as a fresh connection per query did (a write made during the
-# request, on its own connection, is seen by the reads after it). Outside a request (the command line,
-# background jobs, tests calling data_access directly) every read takes its own connection as before.
+# pre-ping and a rollback on return, ~0.7 ms a query on PostgreSQL. The connection is in autocommit, so
+# every statement sees what is committed when it runs, exactly as a fresh connection per query did (a
+# write made during the request, on its own connection, is seen by the reads after it). Outside a request
+# (the command line, background jobs, tests calling data_access directly) every read takes its own
+# connection as before.
 def _request_connections() -> dict | None:
     try:
         from flask import g, has_app_context

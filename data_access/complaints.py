@@ -490,20 +490,20 @@ def corroboration(scope: Scope, region: str | None, period_from: str | None, per
                 e[1].append(risk)
                 e[2].add(rule)
         out = []
-        for k in sorted(k for k in a if k in b):
+        for k in sorted(k for k in a if k in b):        # keys are (region, fund, project), None where unused
             (n_c, n_sub, ids), (n_cl, risks, rules) = a[k], b[k]
-            reg, fund, proj = (*k, None) if match == "fund" else ((k, None, None) if match == "region" else (None, None, k))
+            reg, fund, proj = k
             out.append({"match": match, "region_code": reg, "name": None, "fund_code": fund, "project_code": proj,
                         "complaints": n_c, "substantiated": n_sub, "complaint_ids": ", ".join(sorted(map(str, ids))),
                         "clues": n_cl, "rules": ", ".join(sorted(map(str, rules))), "amount_at_risk": math.fsum(risks)})
         return out
 
-    matches = (side("project", lambda r, f, p: None if _blank(p) else p,
-                    lambda r, f, p: None if is_missing(p) else p)
-               + side("fund", lambda r, f, p: None if is_missing(r) or _blank(f) else (r, f),
-                      lambda r, f, p: None if is_missing(f) or r not in places_set else (r, f))
-               + side("region", lambda r, f, p: None if is_missing(r) else r,
-                      lambda r, f, p: r if r in places_set else None))
+    matches = (side("project", lambda r, f, p: None if _blank(p) else (None, None, p),
+                    lambda r, f, p: None if is_missing(p) else (None, None, p))
+               + side("fund", lambda r, f, p: None if is_missing(r) or _blank(f) else (r, f, None),
+                      lambda r, f, p: None if is_missing(f) or r not in places_set else (r, f, None))
+               + side("region", lambda r, f, p: None if is_missing(r) else (r, None, None),
+                      lambda r, f, p: (r, None, None) if r in places_set else None))
     if not matches:
         return pd.DataFrame(columns=cols)
     # a project match is placed where its complaints are (the first of them that has a place)
