@@ -29,7 +29,7 @@ import unicodedata
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Engine
 
 from core import passwords
@@ -275,17 +275,24 @@ def viewer_for(user: dict, lang: str = "zh") -> Viewer:
                   lang="en" if lang == "en" else "zh")
 
 
+# The statement every request runs, built once: the session and what a request needs of its user (not
+# the password hash nor the TOTP secret). Building it per request, with every column of users, cost
+# ~0.3 ms of a ~1.2 ms session check on PostgreSQL.
+_SESSION_USER = (select(sessions.c.id.label("session_id"), sessions.c.created_at.label("session_created"),
+                        sessions.c.last_seen_at, sessions.c.revoked_at, users.c.id, users.c.username, users.c.role,
+                        users.c.region_code, users.c.pii, users.c.person_id, users.c.disabled,
+                        users.c.password_changed_at)
+                 .join(users, users.c.id == sessions.c.user_id)
+                 .where(sessions.c.token_hash == bindparam("h")))
+
+
 def resolve_session(engine: Engine, token: str | None) -> tuple[dict | None, str]:
     """(user row, "ok") for a live session, else (None, reason): none, unknown, revoked, idle,
     expired, disabled. Touches last_seen_at (at most every TOUCH_EVERY)."""
     if not token or len(token) > 200:
         return None, "none"
-    h = _token_hash(token)
     with reading(engine) as conn:                       # the request's shared read connection, if any
-        row = conn.execute(select(sessions.c.id.label("session_id"), sessions.c.created_at.label("session_created"),
-                                  sessions.c.last_seen_at, sessions.c.revoked_at, users)
-                           .join(users, users.c.id == sessions.c.user_id)
-                           .where(sessions.c.token_hash == h)).mappings().first()
+        row = conn.execute(_SESSION_USER, {"h": _token_hash(token)}).mappings().first()
     if row is None:
         return None, "unknown"
     if row["revoked_at"] is not None:
