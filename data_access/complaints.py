@@ -351,36 +351,14 @@ def overdue(scope: Scope, region: str | None, period_from: str | None, period_to
 
 
 # --- repeat complaints ---------------------------------------------------------------------------
-def matter_key(df: pd.DataFrame) -> pd.Series:
-    """``region|P:project`` when the complaint names a project, else ``region|F:fund``; NaN without either."""
-    proj = df["project_code"].where(df["project_code"].notna() & df["project_code"].astype(str).ne(""))
-    fund = df["fund_code"].where(df["fund_code"].notna() & df["fund_code"].astype(str).ne(""))
-    key = "P:" + proj
-    miss = key.isna()
-    key[miss] = ("F:" + fund)[miss]        # (not fillna: pandas warns about downcasting object columns)
-    return df["region_code"] + "|" + key
-
-
-def matter_runs(df: pd.DataFrame, window_days: int = REPEAT_DAYS) -> pd.DataFrame:
-    """Each complaint's run and place in it: a run is a series of complaints on the same matter, each
-    received at most ``window_days`` after the previous one. Columns ``run`` (-1 without a matter)
-    and ``ordinal`` (1 = first, 2 = second...; 0 without a matter)."""
-    key = matter_key(df)
-    out = pd.DataFrame({"run": -1, "ordinal": 0}, index=df.index, dtype="int64")
-    if not key.notna().any():
-        return out
-    d = df.loc[key.notna(), ["received_date", "complaint_id"]].assign(key=key[key.notna()])
-    d = d.sort_values(["key", "received_date", "complaint_id"])
-    gap = d.groupby("key")["received_date"].diff().dt.days
-    run = (gap.isna() | (gap > window_days)).cumsum()
-    out.loc[d.index, "run"] = run.astype("int64")
-    out.loc[d.index, "ordinal"] = (d.groupby(run).cumcount() + 1).astype("int64")
-    return out
-
-
-def matter_ordinals(df: pd.DataFrame, window_days: int = REPEAT_DAYS) -> pd.Series:
-    """Each complaint's place in its run on the same matter (1 = first...); 0 without a matter."""
-    return matter_runs(df, window_days)["ordinal"]
+def _matter(region, fund, project) -> str | None:
+    """A complaint's matter: ``region|P:project`` when it names a project, else ``region|F:fund``; None
+    without either."""
+    if not is_missing(project) and str(project) != "":
+        return f"{region}|P:{project}"
+    if not is_missing(fund) and str(fund) != "":
+        return f"{region}|F:{fund}"
+    return None
 
 
 @memoize
@@ -388,37 +366,69 @@ def repeats(scope: Scope, region: str | None, period_from: str | None, period_to
     """Second and third (or later) complaints on the same matter within REPEAT_DAYS, among the
     complaints received in the period, and the runs that had them (one row per run: its complaints,
     the first of which may precede the period). Runs are followed over the whole history, so a run
-    of complaints every 60 days started long before the period still counts."""
+    of complaints every 60 days started long before the period still counts.
+
+    A run is a series of complaints on the same matter, each received at most REPEAT_DAYS days after the
+    previous one; a complaint's ordinal is its place in its run (1 = first). Computed in plain Python over
+    the region's complaints (a county's few hundred: pandas' string ops, grouped diffs and per-group
+    lambdas cost ~12 ms a call)."""
     code = resolve_region(scope, region)
     if code is None:
         return None
     start, end = period_bounds(period_from, period_to)
-    df = _rows(scope, code, None, end).copy()
+    df = _rows(scope, code, None, end)
     cols = ["region_code", "name", "fund_code", "project_code", "complaints", "repeats", "first_received",
             "last_received", "complaint_ids"]
     if df.empty:
         return {"second": 0, "third_plus": 0, "matters": pd.DataFrame(columns=cols)}
-    df = df.join(matter_runs(df))
-    cur = df[df["received_date"] >= pd.Timestamp(start)] if start else df
-    hit = set(cur.loc[cur["ordinal"] >= 2, "run"])
-    m = df[df["run"].isin(hit)].sort_values(["received_date", "complaint_id"])
-    if m.empty:
-        matters = pd.DataFrame(columns=cols)
-    else:
-        g = m.groupby("run")
-        matters = pd.DataFrame({
-            "region_code": g["region_code"].first(), "fund_code": g["fund_code"].first(),
-            "project_code": g["project_code"].first(), "complaints": g.size().astype(int),
-            "repeats": g["ordinal"].apply(lambda s: int((s >= 2).sum())),
-            "first_received": g["received_date"].min().dt.strftime("%Y-%m-%d"),
-            "last_received": g["received_date"].max().dt.strftime("%Y-%m-%d"),
-            "complaint_ids": g["complaint_id"].apply(", ".join),
-        }).reset_index(drop=True)
-        matters["name"] = matters["region_code"].map(region_names(matters["region_code"])).fillna(matters["region_code"])
-        matters = matters[cols].sort_values(["repeats", "complaints", "last_received"],
-                                            ascending=False).reset_index(drop=True)
-    return {"second": int((cur["ordinal"] == 2).sum()), "third_plus": int((cur["ordinal"] >= 3).sum()),
-            "matters": matters}
+    recs = list(zip(df["complaint_id"].tolist(), df["region_code"].tolist(), df["fund_code"].tolist(),
+                    df["project_code"].tolist(), df["received_date"].tolist()))
+    keyed = [(k, r) for r in recs if (k := _matter(r[1], r[2], r[3])) is not None]
+    # by matter, date (missing dates last) and id; a run starts at a matter's first complaint, after a
+    # gap of more than REPEAT_DAYS days, or next to a missing date (pandas' diff is NaN there)
+    keyed.sort(key=lambda kr: (kr[0], is_missing(kr[1][4]), kr[1][4] if not is_missing(kr[1][4]) else 0, kr[1][0]))
+    run_of: dict[str, int] = {}
+    ordinal: dict[str, int] = {}
+    run, prev_key, prev_day, n = 0, None, None, 0
+    for k, r in keyed:
+        day = None if is_missing(r[4]) else r[4]
+        new = (k != prev_key or day is None or prev_day is None or (day - prev_day).days > REPEAT_DAYS)
+        if new:
+            run, n = run + 1, 0
+        n += 1
+        run_of[r[0]], ordinal[r[0]] = run, n
+        prev_key, prev_day = k, day
+    ts = pd.Timestamp(start) if start else None
+    cur = [r for r in recs if ts is None or (not is_missing(r[4]) and r[4] >= ts)]
+    second = sum(ordinal.get(r[0], 0) == 2 for r in cur)
+    third_plus = sum(ordinal.get(r[0], 0) >= 3 for r in cur)
+    hit = {run_of[r[0]] for r in cur if ordinal.get(r[0], 0) >= 2}
+    if not hit:
+        return {"second": second, "third_plus": third_plus, "matters": pd.DataFrame(columns=cols)}
+    members: dict[int, list] = {}
+    # each run's complaints by date and id (missing dates last), as the frame's sort gave them
+    for r in sorted((r for r in recs if run_of.get(r[0]) in hit),
+                    key=lambda r: (is_missing(r[4]), r[4] if not is_missing(r[4]) else 0, r[0])):
+        members.setdefault(run_of[r[0]], []).append(r)
+
+    def first(rows, i):                 # pandas' first(): the first value that is not missing
+        return next((r[i] for r in rows if not is_missing(r[i])), None)
+
+    def day(v):
+        return v.strftime("%Y-%m-%d")
+    out = []
+    for rid in sorted(members):
+        rows = members[rid]
+        days = [r[4] for r in rows if not is_missing(r[4])]
+        out.append([first(rows, 1), None, first(rows, 2), first(rows, 3), len(rows),
+                    sum(ordinal[r[0]] >= 2 for r in rows), day(min(days)) if days else None,
+                    day(max(days)) if days else None, ", ".join(r[0] for r in rows)])
+    names = region_names([o[0] for o in out])
+    for o in out:
+        o[1] = names.get(o[0], o[0])
+    # largest first by repeats, complaints, last received (a stable sort: ties keep the runs' order)
+    out.sort(key=lambda o: (o[5], o[4], o[7] or ""), reverse=True)
+    return {"second": second, "third_plus": third_plus, "matters": pd.DataFrame(out, columns=cols)}
 
 
 def _joined(df: pd.DataFrame, keys: list[str], col: str) -> pd.Series:
