@@ -323,31 +323,48 @@ def complaint_timeliness(df: pd.DataFrame, as_of=None) -> pd.DataFrame:
     past it at as-of).
     """
     rs = get_settings().rules
-    acc_days = (df["accepted_date"] - df["received_date"]).dt.days
-    df["days_to_accept"] = acc_days
-    df["accepted_in_time"] = df["accepted_date"].notna() & (acc_days <= rs.accept_days)
-    ext = df["extension_approved"].map(lambda v: bool(v) if pd.notna(v) else False).astype(bool)
+    # numpy over the columns, added to the frame in one step: a county's page asks this of a few dozen
+    # complaints, where pandas' ~25 Series operations cost ~4 ms and numpy's a few hundred microseconds
+    received, accepted, closed = (df[c].to_numpy(dtype="datetime64[ns]") for c in
+                                  ("received_date", "accepted_date", "closed_date"))
+    has_acc, has_closed = ~np.isnat(accepted), ~np.isnat(closed)
+
+    def days(later, earlier) -> np.ndarray:
+        """Whole days from ``earlier`` to ``later`` (floored, as .dt.days): whole numbers, or floats with
+        NaN where either is missing."""
+        ok = ~(np.isnat(later) | np.isnat(earlier))
+        with np.errstate(invalid="ignore"):               # NaT // 1 day: masked out below
+            whole = (later - earlier) // np.timedelta64(1, "D")
+        if ok.all():
+            return whole.astype("int64")
+        return np.where(ok, whole, np.nan)
+    acc_days = days(accepted, received)
+    ext = np.fromiter((bool(v) if pd.notna(v) else False for v in df["extension_approved"].tolist()), bool, len(df))
     acc = df["accepted_date"]
-    limit = acc + pd.DateOffset(months=rs.close_months)
-    limit_ext = acc + pd.DateOffset(months=rs.close_months_extended)
-    df["close_limit"] = pd.to_datetime(limit.where(~ext, limit_ext))
-    df["days_to_close"] = (df["closed_date"] - acc).dt.days
-    df["closed_in_time"] = df["closed_date"].notna() & (df["closed_date"] <= df["close_limit"])
-    if as_of is not None:
-        as_of = pd.Timestamp(as_of)
-        open_age = (as_of - df["received_date"]).dt.days
-        late_acc = df["accepted_date"].notna() & (acc_days > rs.accept_days)
-        late_open = df["accepted_date"].isna() & (open_age > rs.accept_days)
-        df["accept_overdue"] = late_acc | late_open
-        df["accept_days_overdue"] = (np.where(late_acc, acc_days - rs.accept_days,
-                                              np.where(late_open, open_age - rs.accept_days, 0))).astype("int64")
-        late_closed = df["closed_date"].notna() & (df["closed_date"] > df["close_limit"])
-        still_open = df["closed_date"].isna() & df["close_limit"].notna() & (as_of > df["close_limit"])
-        df["close_overdue"] = late_closed | still_open
-        df["close_days_overdue"] = np.where(
-            late_closed, (df["closed_date"] - df["close_limit"]).dt.days,
-            np.where(still_open, (as_of - df["close_limit"]).dt.days, 0)).astype("int64")
-    return df
+    limit = (acc + pd.DateOffset(months=rs.close_months)).to_numpy(dtype="datetime64[ns]")
+    limit_ext = (acc + pd.DateOffset(months=rs.close_months_extended)).to_numpy(dtype="datetime64[ns]")
+    close_limit = np.where(ext, limit_ext, limit)
+    with np.errstate(invalid="ignore"):
+        cols = {"days_to_accept": acc_days, "accepted_in_time": has_acc & (acc_days <= rs.accept_days),
+                "close_limit": close_limit, "days_to_close": days(closed, accepted),
+                "closed_in_time": has_closed & (closed <= close_limit) & ~np.isnat(close_limit)}
+        if as_of is not None:
+            as_of = pd.Timestamp(as_of)
+            at = np.full(len(df), as_of.to_datetime64(), dtype="datetime64[ns]")
+            open_age = days(at, received)
+            late_acc = has_acc & (acc_days > rs.accept_days)
+            late_open = ~has_acc & (open_age > rs.accept_days)
+            has_limit = ~np.isnat(close_limit)
+            late_closed = has_closed & has_limit & (closed > close_limit)
+            still_open = ~has_closed & has_limit & (at > close_limit)
+            cols["accept_overdue"] = late_acc | late_open
+            cols["accept_days_overdue"] = np.where(late_acc, acc_days - rs.accept_days,
+                                                   np.where(late_open, open_age - rs.accept_days, 0)).astype("int64")
+            cols["close_overdue"] = late_closed | still_open
+            cols["close_days_overdue"] = np.where(late_closed, days(closed, close_limit),
+                                                  np.where(still_open, days(at, close_limit), 0)).astype("int64")
+    out = df.drop(columns=[c for c in cols if c in df.columns])
+    return pd.concat([out, pd.DataFrame(cols, index=df.index)], axis=1)
 
 
 def _flag(s: pd.Series) -> pd.Series:
