@@ -651,7 +651,15 @@ def analyze_rollups(engine) -> None:
     at province scale. Without them SQLite reads "level = 'village' AND region_code in a township's
     range" through the level index, i.e. every village of the province, instead of the code range
     (5.4 -> 0.15 ms for a township's villages). The raw tables are left as they are: their queries are
-    lookups by key (tests/test_no_raw_scans.py). PostgreSQL analyses everything after its import."""
+    lookups by key (tests/test_no_raw_scans.py).
+    PostgreSQL: VACUUM (ANALYZE) of the roll-ups and of what detection wrote (an import vacuums every
+    table after loading, see pipeline.importer._analyze; the clues come after it)."""
+    if engine.dialect.name == "postgresql":
+        names = [t.name for t in schema.metadata.sorted_tables
+                 if t.name.startswith("agg_") or t.name in ("clues", "rule_runs")]
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM (ANALYZE) " + ", ".join(f'"{n}"' for n in names))
+        return
     if engine.dialect.name != "sqlite":
         return
     with engine.begin() as conn:

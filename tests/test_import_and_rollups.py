@@ -78,6 +78,21 @@ def test_postgresql_import_leaves_planner_statistics(pg_url, pkg_dir):
     assert {"payments", "people", "agg_region_year", "agg_fund_flow_group", "agg_pay_month"} <= analysed
 
 
+def test_postgresql_import_vacuums_what_it_loaded(pg_url, pkg_dir):
+    """After a bulk load nothing is marked all-visible: every read then visits the table's pages (and writes
+    their hint bits back), and no index-only scan is possible. The import vacuums: the raw tables, the
+    roll-ups and what detection wrote have their visibility map set."""
+    engine = get_engine(pg_url)
+    import_package(pkg_dir, engine)
+    tables = ("allocations", "payments", "agg_region_year", "agg_fund_region", "agg_pay_month", "agg_clues", "clues")
+    with engine.connect() as conn:
+        seen = dict(conn.exec_driver_sql(
+            "SELECT relname, relallvisible FROM pg_class WHERE relkind = 'r' AND relname = ANY(%(t)s)",
+            {"t": list(tables)}).all())
+    assert set(seen) == set(tables)
+    assert all(v > 0 for v in seen.values()), seen
+
+
 def test_bad_rows_go_to_rejects_with_file_row_column_reason(tmp_path, pkg_dir):
     pkg = tmp_path / "pkg"
     shutil.copytree(pkg_dir, pkg)
