@@ -26,7 +26,7 @@ from sqlalchemy import func, select, union
 from core import schema
 from core.scope import Scope, level_of
 from core.settings import get_settings
-from data_access.base import read_df, region_names, resolve_region, under
+from data_access.base import is_missing, read_df, region_names, resolve_region, under
 from data_access.cache import memoize
 
 FF, F, AL, FR = schema.agg_fund_flow, schema.funds, schema.allocations, schema.agg_fund_region
@@ -137,8 +137,8 @@ def flow(scope: Scope, region: str | None = None, fund: str | None = None, categ
             outside.setdefault(tc, []).append(a)
             e_from[i] = None
     g = _per_region(rows)
-    codes = g["region_code"].tolist()
-    g["from_outside"] = [math.fsum(outside.get(c, ())) + b for c, b in zip(codes, g["budget"].astype(float).tolist())]
+    codes = g["region_code"]
+    g["from_outside"] = [math.fsum(outside.get(c, ())) + b for c, b in zip(codes, g["budget"])]
     names = region_names(codes)
     g["name"] = [names.get(c, c) for c in codes]
     holders = set(codes)
@@ -148,7 +148,10 @@ def flow(scope: Scope, region: str | None = None, fund: str | None = None, categ
             summed.setdefault((fc, tc), []).append(a)
     # in the order pandas' grouping gave (by from, the outside last, then by to)
     keys = sorted(summed, key=lambda k: (k[0] is None, k[0] or "", k[1]))
-    out["nodes"] = g[NODE_COLS].sort_values("in_amount", ascending=False).reset_index(drop=True)
+    # largest inflow first, in exactly the order DataFrame.sort_values gave (its quicksort, ties included)
+    order = _descending(g["in_amount"])
+    out["nodes"] = pd.DataFrame({c: np.array([g[c][i] for i in order], dtype=_NODE_TYPES.get(c, object))
+                                 for c in NODE_COLS}, columns=NODE_COLS)
     out["edges"] = pd.DataFrame({"from_code": [k[0] for k in keys], "to_code": [k[1] for k in keys],
                                  "amount": [math.fsum(summed[k]) for k in keys]},
                                 columns=["from_code", "to_code", "amount"])
@@ -163,20 +166,41 @@ def _no_nodes(out: dict) -> dict:
 
 
 SUMMED = ["in_amount", "budget", "passed_on", "paid", "ledger", "left", "retained", "pending"]
+_NODE_TYPES = {**dict.fromkeys(["from_outside", *SUMMED], float), "r12": bool}
 
 
-def _per_region(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per region: the amounts summed over funds and years, the level, r12 if any row has it.
-    (One grouped sum: pandas' named aggregation of ten columns cost ~10 ms a call at province scale.)"""
+def _descending(values: list[float]) -> list[int]:
+    """Positions by value, largest first, missing last: numpy's quicksort applied as pandas' nargsort
+    applies it for sort_values(ascending=False), so that ties keep the order pandas gave them."""
+    v = np.asarray(values, dtype=float)
+    missing = np.isnan(v)
+    idx = np.arange(len(v))
+    present, at = v[~missing][::-1], idx[~missing][::-1]
+    return np.concatenate([at[present.argsort(kind="quicksort")][::-1], idx[missing]]).tolist()
+
+
+def _per_region(rows: pd.DataFrame) -> dict[str, list]:
+    """One row per region, by code, as columns of lists: the amounts (floats) summed over funds and years,
+    the level, r12 if any row has it. (One grouped sum: pandas' named aggregation of ten columns cost
+    ~10 ms a call at province scale; a region per row, the common case, needs no frame at all.)"""
     if rows["region_code"].is_unique:
-        g = rows[["region_code", "level", *SUMMED, "r12"]].copy()
-        g["r12"] = g["r12"].fillna(False).astype(bool)
-        return g.sort_values("region_code").reset_index(drop=True)
+        cols = {c: rows[c].tolist() for c in ("region_code", "level", *SUMMED, "r12")}
+        order = sorted(range(len(cols["region_code"])), key=cols["region_code"].__getitem__)
+        out = {c: [v[i] for i in order] for c, v in cols.items()}
+        for c in SUMMED:
+            out[c] = [float(x) for x in out[c]]
+        out["r12"] = [False if is_missing(x) else bool(x) for x in out["r12"]]
+        return out
     gb = rows.groupby("region_code", sort=True)
     g = gb[SUMMED].sum()
     g.insert(0, "level", gb["level"].first())
     g["r12"] = gb["r12"].any()
-    return g.reset_index()
+    g = g.reset_index()
+    out = {c: g[c].tolist() for c in ("region_code", "level", *SUMMED, "r12")}
+    for c in SUMMED:
+        out[c] = [float(x) for x in out[c]]
+    out["r12"] = [bool(x) for x in out["r12"]]
+    return out
 
 
 def _per_fund(codes: list[str], root: str, day) -> tuple[pd.DataFrame, pd.DataFrame, float]:
@@ -220,7 +244,7 @@ def _grouped(root: str, category, year_from, year_to) -> tuple[pd.DataFrame, pd.
     rows["r12"] = rows["r12"].fillna(False).astype(bool)
     edges = read_df(select(EG.c.from_code, EG.c.to_code, func.sum(EG.c.amount).label("amount"))
                     .where(*econds).group_by(EG.c.from_code, EG.c.to_code))
-    edges["from_code"] = edges["from_code"].replace("", None)
+    # (a from_code of "" is an allocation from outside the root, as None: flow() treats both the same)
     # payments inside the root of those funds (a fund paid there has a row at every level above, so it is
     # one of the viewer's funds: no list of fund codes needed)
     pconds = [FR.c.region_code == root] + ([F.c.category == category] if category else [])
