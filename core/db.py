@@ -35,6 +35,34 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
+@functools.lru_cache(maxsize=1)
+def _binary_cursor():
+    """psycopg cursors that ask PostgreSQL for results in binary: the roll-ups are mostly floats, and
+    parsing their text took half of a read (a city's fund-flow rows, 1,042 x 11: 3.5 -> 1.6 ms). The
+    Python values are the same (psycopg loads every type from either format)."""
+    import psycopg
+
+    class BinaryCursor(psycopg.Cursor):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.format = psycopg.pq.Format.BINARY
+    return BinaryCursor
+
+
+@functools.lru_cache(maxsize=8)
+def _binary_engine_for(url: str) -> Engine:
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
+                         connect_args={"cursor_factory": _binary_cursor()})
+
+
+def read_engine(engine: Engine) -> Engine:
+    """The engine ``reading`` uses: on PostgreSQL (psycopg) one whose results come in binary, for the
+    dashboard's reads only (SQLAlchemy's schema reflection expects text); else ``engine`` itself."""
+    if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
+        return engine
+    return _binary_engine_for(engine.url.render_as_string(hide_password=False))
+
+
 @functools.lru_cache(maxsize=8)
 def _engine_for(url: str) -> Engine:
     return make_engine(url)
@@ -101,7 +129,7 @@ def close_request_connections(_exc=None) -> None:
 @contextmanager
 def reading(engine=None):
     """A connection for reads: the request's shared one when there is a request, else a fresh one."""
-    eng = engine or get_engine()
+    eng = read_engine(engine or get_engine())
     conns = _request_connections()
     if conns is None:
         with eng.connect() as conn:

@@ -31,9 +31,9 @@ def _watch(engine):
 
 
 def test_a_callback_reads_on_one_connection_and_gives_it_back(dash_app, app_db):
-    from core.db import get_engine
+    from core.db import get_engine, read_engine
     from data_access.cache import invalidate
-    engine = get_engine(app_db)
+    engine = read_engine(get_engine(app_db))      # (on PostgreSQL the reads' own engine: results in binary)
     invalidate()                                   # cold: the callbacks really read
     s = DashSession(dash_app, dash_app.server.test_client())
     s.login_new_user(dash_app.server.extensions["auth_engine"], "county_official", "430421000000")
@@ -57,10 +57,10 @@ def test_a_callback_reads_on_one_connection_and_gives_it_back(dash_app, app_db):
 def test_reads_outside_a_request_take_their_own_connection(app_db):
     """The command line and background jobs have no request: each read checks a connection out and
     returns it at once, as before."""
-    from core.db import get_engine
+    from core.db import get_engine, read_engine
     from core.scope import Scope
     from data_access import overview
-    engine = get_engine(app_db)
+    engine = read_engine(get_engine(app_db))
     reads, stop = _watch(engine)
     try:
         overview.subregions.uncached(Scope(region_code="430000000000"), None, None, "county")
