@@ -183,23 +183,21 @@ def _per_region(rows: pd.DataFrame) -> dict[str, list]:
     """One row per region, by code, as columns of lists: the amounts (floats) summed over funds and years,
     the level, r12 if any row has it. (One grouped sum: pandas' named aggregation of ten columns cost
     ~10 ms a call at province scale; a region per row, the common case, needs no frame at all.)"""
+    names = ("region_code", "level", *SUMMED, "r12")
     if rows["region_code"].is_unique:
-        cols = {c: rows[c].tolist() for c in ("region_code", "level", *SUMMED, "r12")}
+        cols = {c: rows[c].tolist() for c in names}
         order = sorted(range(len(cols["region_code"])), key=cols["region_code"].__getitem__)
         out = {c: [v[i] for i in order] for c, v in cols.items()}
-        for c in SUMMED:
-            out[c] = [float(x) for x in out[c]]
-        out["r12"] = [False if is_missing(x) else bool(x) for x in out["r12"]]
-        return out
-    gb = rows.groupby("region_code", sort=True)
-    g = gb[SUMMED].sum()
-    g.insert(0, "level", gb["level"].first())
-    g["r12"] = gb["r12"].any()
-    g = g.reset_index()
-    out = {c: g[c].tolist() for c in ("region_code", "level", *SUMMED, "r12")}
+    else:
+        gb = rows.groupby("region_code", sort=True)
+        g = gb[SUMMED].sum()
+        g.insert(0, "level", gb["level"].first())
+        g["r12"] = gb["r12"].any()
+        g = g.reset_index()
+        out = {c: g[c].tolist() for c in names}
     for c in SUMMED:
         out[c] = [float(x) for x in out[c]]
-    out["r12"] = [bool(x) for x in out["r12"]]
+    out["r12"] = [False if is_missing(x) else bool(x) for x in out["r12"]]
     return out
 
 
@@ -282,8 +280,9 @@ def gaps(scope: Scope, region: str | None = None, fund: str | None = None, categ
     ret, pen = np.abs(d["retained"].to_numpy(dtype=float)[keep]) > EPS, np.abs(d["pending"].to_numpy(dtype=float)[keep]) > EPS
     status = ["overspent" if lv < -EPS else "mixed" if r and p else "retained" if r else "pending"
               for lv, r, p in zip(left[keep].tolist(), ret.tolist(), pen.tolist())]
-    codes, names, levels = (np.asarray(d[c].tolist(), dtype=object)[keep].tolist() for c in ("region_code", "name", "level"))
-    r12 = [bool(v) for v in np.asarray(d["r12"].tolist(), dtype=object)[keep].tolist()]
+    at = keep.tolist()
+    codes, names, levels, r12 = ([col[i] for i in at] for col in (d[c].tolist() for c in ("region_code", "name", "level", "r12")))
+    r12 = [bool(v) for v in r12]
     cols = num.T.tolist()
     order = sorted(range(len(codes)), key=lambda i: (-cols[4][i], codes[i]))      # left, largest first; code
     out = {"region_code": codes, "name": names, "level": levels,
