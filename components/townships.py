@@ -183,7 +183,8 @@ def small_multiples(monthly: pd.DataFrame, df: pd.DataFrame, metric: str, lang: 
     vs = []
     for code, x in zip(m_codes, num):
         q = denom.get(code, math.nan)
-        vs.append(as_float(x) / q * 10000 if complaints and q > 0 else as_float(x) / q if q > 0 else math.nan)
+        v = as_float(x) / q if q > 0 else math.nan
+        vs.append(v * 10000 if complaints else v)
     title = t("townships.sm_complaints" if complaints else "townships.sm_paid", lang)
     periods = sorted(set(m_periods))
     present = set(m_codes)
