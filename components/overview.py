@@ -50,7 +50,11 @@ def trend_figure(df: pd.DataFrame, lang: str) -> dict:
                      "y": np.round(np.array(ys, dtype=float), 2).tolist(),
                      "hovertemplate": "%{x}<br>%{fullData.name}: ¥%{y:,.0f}<extra></extra>"})
     # no x-axis title: the months speak for themselves, and the title sat inside the legend's rows
-    return figure(data, t("overview.trend", lang), barmode="stack", xaxis={"type": "category"},
+    # the months in calendar order: a category axis otherwise lists them as the traces first name them
+    # (a category paid quarterly put 01, 04, 07, 10 before the others)
+    months = sorted({x for d in data for x in d["x"]})
+    return figure(data, t("overview.trend", lang), barmode="stack",
+                  xaxis={"type": "category", "categoryorder": "array", "categoryarray": months},
                   yaxis={"title": {"text": t("axis.amount_yuan", lang)}})
 
 
