@@ -288,7 +288,7 @@ def _analyze(engine: Engine) -> None:
     estimating one row per roll-up range). The statistics are a sample per table; the vacuum sets the
     visibility map and the rows' hint bits, without which the first reads of a fresh table write its
     pages back and no index-only scan is possible (a county's funds read 973 allocation rows from 386
-    heap pages, 5 ms, instead of the index alone, ~1 ms). ~16 s at province scale (ANALYZE alone: ~4 s).
+    heap pages, 5 ms, instead of the index alone, ~1 ms). ~16 s at province scale (ANALYZE alone: ~7 s).
     SQLite: see analyze_rollups (run at the end of the import, after the clues' roll-up)."""
     if engine.dialect.name != "postgresql":
         return
