@@ -391,13 +391,13 @@ def repeats(scope: Scope, region: str | None, period_from: str | None, period_to
     ordinal: dict[str, int] = {}
     run, prev_key, prev_day, n = 0, None, None, 0
     for k, r in keyed:
-        day = None if is_missing(r[4]) else r[4]
-        new = (k != prev_key or day is None or prev_day is None or (day - prev_day).days > REPEAT_DAYS)
+        received = None if is_missing(r[4]) else r[4]
+        new = (k != prev_key or received is None or prev_day is None or (received - prev_day).days > REPEAT_DAYS)
         if new:
             run, n = run + 1, 0
         n += 1
         run_of[r[0]], ordinal[r[0]] = run, n
-        prev_key, prev_day = k, day
+        prev_key, prev_day = k, received
     ts = pd.Timestamp(start) if start else None
     cur = [r for r in recs if ts is None or (not is_missing(r[4]) and r[4] >= ts)]
     second = sum(ordinal.get(r[0], 0) == 2 for r in cur)
@@ -429,18 +429,6 @@ def repeats(scope: Scope, region: str | None, period_from: str | None, period_to
     # largest first by repeats, complaints, last received (a stable sort: ties keep the runs' order)
     out.sort(key=lambda o: (o[5], o[4], o[7] or ""), reverse=True)
     return {"second": second, "third_plus": third_plus, "matters": pd.DataFrame(out, columns=cols)}
-
-
-def _joined(df: pd.DataFrame, keys: list[str], col: str) -> pd.Series:
-    """Per group of ``keys``, the distinct values of ``col`` sorted and joined with ", " (one pass over
-    the sorted rows: pandas' per-group Python aggregation took most of the page's time at province scale)."""
-    d = df[keys + [col]].drop_duplicates().sort_values(keys + [col])
-    out: dict = {}
-    key_rows = d[keys[0]] if len(keys) == 1 else pd.Series(list(zip(*[d[k] for k in keys])), index=d.index)
-    for k, v in zip(key_rows, d[col]):
-        out.setdefault(k, []).append(str(v))
-    idx = pd.Index(list(out), name=keys[0]) if len(keys) == 1 else pd.MultiIndex.from_tuples(list(out), names=keys)
-    return pd.Series([", ".join(v) for v in out.values()], index=idx, dtype=object)
 
 
 # --- corroboration with clues --------------------------------------------------------------------
