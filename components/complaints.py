@@ -183,16 +183,20 @@ def days_figure(df: pd.DataFrame, which: str, lang: str) -> dict:
     groups = [("in_time", True, False, IN_TIME), ("late", False, False, LATE)]
     if which == "close":
         groups += [("in_time_ext", True, True, "#8fd19e"), ("late_ext", False, True, "#f1948a")]
+    # counted in plain Python (a few dozen rows: pandas' masks and groupby per series cost ~2 ms a figure)
+    days, in_times, counts = df["days"].tolist(), df["in_time"].tolist(), df["n"].tolist()
+    exts = df["extension"].tolist() if which == "close" else [False] * len(days)
     data = []
     for key, in_time, ext, color in groups:
-        part = df[df["in_time"].astype(bool) == in_time]
-        if which == "close":
-            part = part[part["extension"].astype(bool) == ext]
-        if part.empty:
+        per_day: dict[int, int] = {}
+        for d, it, e, n in zip(days, in_times, exts, counts):
+            if bool(it) == in_time and (which != "close" or bool(e) == ext):
+                per_day[int(d)] = per_day.get(int(d), 0) + int(n)
+        if not per_day:
             continue
-        part = part.groupby("days", as_index=False)["n"].sum()
-        data.append({"type": "bar", "name": t(f"complaints.{key}", lang), "x": part["days"].astype(int).tolist(),
-                     "y": part["n"].astype(int).tolist(), "marker": {"color": color},
+        xs = sorted(per_day)
+        data.append({"type": "bar", "name": t(f"complaints.{key}", lang), "x": xs,
+                     "y": [per_day[x] for x in xs], "marker": {"color": color},
                      "hovertemplate": "%{x}: %{y}<extra>%{fullData.name}</extra>"})
     return figure(data, title, barmode="stack", bargap=0.05, legend={"orientation": "h", "y": -0.35},
                   margin={"l": 56, "r": 16, "t": 40, "b": 70},

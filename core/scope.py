@@ -97,3 +97,12 @@ class Scope:
         if code and self.allows(code):
             return normalize_code(code)
         return self.region_code
+
+    def narrowed(self, code: str | None) -> "Scope":
+        """This viewer's scope cut down to ``code`` (a region inside it), with the same grants; empty when
+        ``code`` is outside. A data_access helper that reads only under ``code`` gives the same answer for
+        both, and memoized on the narrowed scope it is shared by every viewer who may see ``code`` with the
+        same grants (a province leader opening a county and that county's official)."""
+        if not code or not self.allows(code):
+            return Scope(None, self.pii, self.complaints, self.person_id)
+        return Scope(normalize_code(code), self.pii, self.complaints, self.person_id)

@@ -5,6 +5,7 @@ inside its query with ``in_scope``; an empty scope yields a filter that matches 
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import pandas as pd
@@ -90,3 +91,24 @@ def region_names(codes) -> dict[str, str]:
 def child_level(region_code: str) -> str | None:
     from core.scope import CHILD_LEVEL
     return CHILD_LEVEL.get(level_of(region_code))
+
+
+def memoize_in_region(fn):
+    """``memoize`` for a function ``fn(scope, region, ...)`` that reads only under the region it shows
+    (``resolve_region(scope, region)``, always inside the scope): its answer for a viewer is its answer
+    for the viewer's scope narrowed to that region (``Scope.narrowed``, same grants), so it is memoized on
+    the narrowed scope and shared by every viewer who may see the region with the same grants (a province
+    leader opening a county, and that county's official). The scope is still applied inside ``fn``; an
+    empty or outside request resolves as before (deny by default)."""
+    from data_access.cache import memoize
+    memo = memoize(fn)
+
+    @functools.wraps(fn)
+    def wrapper(scope, region=None, *args, **kwargs):
+        code = resolve_region(scope, region)
+        if code is None:
+            return memo(scope, region, *args, **kwargs)
+        return memo(scope.narrowed(code), code, *args, **kwargs)
+
+    wrapper.uncached = fn
+    return wrapper

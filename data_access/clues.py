@@ -35,7 +35,9 @@ from core.idnumber import mask_id, mask_name
 from core.scope import Scope, level_of, normalize_code
 from core.settings import get_settings
 from core.db import reading
-from data_access.base import as_float, in_scope, is_missing, read_df, region_names, resolve_region, under
+from data_access.base import (
+    as_float, in_scope, is_missing, memoize_in_region, read_df, region_names, resolve_region, under,
+)
 from data_access.cache import memoize
 
 C = schema.clues
@@ -423,7 +425,7 @@ def clue_detail(scope: Scope, clue_id) -> dict | None:
 
 
 # --- groups ----------------------------------------------------------------------------------------------
-@memoize
+@memoize_in_region
 def person_groups(scope: Scope, region: str | None = None, limit: int = 200) -> pd.DataFrame:
     """Clues grouped per person (ID number), highest priority first: clues, distinct rules, distinct
     records, amount at risk (each flagged record counted once, at its largest amount), priority."""
@@ -440,7 +442,7 @@ def person_groups(scope: Scope, region: str | None = None, limit: int = 200) -> 
     return _groups(df, "id_number", scope, limit, cols)
 
 
-@memoize
+@memoize_in_region
 def project_groups(scope: Scope, region: str | None = None, limit: int = 200) -> pd.DataFrame:
     """Clues grouped per project, as ``person_groups``."""
     cols = ["project_code", "project_name", "village_code", "village_name", "n_clues", "n_rules", "rules",
@@ -514,7 +516,7 @@ def _groups(df: pd.DataFrame, key: str, scope: Scope, limit: int, cols) -> pd.Da
 
 
 # --- funnel and precision ----------------------------------------------------------------------------------
-@memoize
+@memoize_in_region
 def funnel(scope: Scope, region: str | None = None) -> dict:
     """clues -> confirmed -> corrected -> cases -> disciplined (each later stage implies the earlier),
     and money recovered / returned to residents (yuan)."""
@@ -558,7 +560,7 @@ def thresholds(rule: str) -> dict:
     return {k: getattr(rs, k) for k in RULE_THRESHOLDS.get(rule, ())}
 
 
-@memoize
+@memoize_in_region
 def rule_precision(scope: Scope, region: str | None = None) -> pd.DataFrame:
     """Per rule, from the analysts' decisions in scope: clues, confirmed, dismissed, decided and
     precision = confirmed / decided (None before any decision), with the rule's thresholds."""

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from core import schema
 from core.scope import Scope, normalize_code
 from core.settings import get_settings
-from data_access.base import read_df, region_names, resolve_region, under
+from data_access.base import memoize_in_region, read_df, region_names, resolve_region, under
 from data_access.cache import memoize
 
 LETTERS = "ABCDEF"
@@ -178,7 +178,7 @@ def years(scope: Scope) -> list[int]:
     return [int(y) for y in df["year"]]
 
 
-@memoize
+@memoize_in_region
 def region_indicators(scope: Scope, region: str | None = None, level: str | None = None,
                       year: int | None = None) -> pd.DataFrame:
     """Regions of ``level`` under ``region`` (clamped to the scope; the region itself when ``level`` is
@@ -202,7 +202,7 @@ def region_indicators(scope: Scope, region: str | None = None, level: str | None
     return df.sort_values("region_code").reset_index(drop=True)
 
 
-@memoize
+@memoize_in_region
 def region_grade(scope: Scope, region: str | None, year: int | None = None) -> dict | None:
     """One region's composite grade and its components (for the breakdown panel), or None."""
     code = resolve_region(scope, region)

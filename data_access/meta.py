@@ -9,11 +9,17 @@ from data_access.base import read_df, region_names, resolve_region
 from data_access.cache import memoize
 
 
-@memoize
 def package_info(scope: Scope) -> dict | None:
     """The latest imported package: as_of_date, synthetic, source. None for an empty scope or no data."""
     if scope is None or scope.is_empty:
         return None
+    return _latest_package()
+
+
+@memoize
+def _latest_package() -> dict | None:
+    """What package_info says to every viewer with a scope: read once per data version, not once per
+    scope (the complaints' helpers ask it with each region's narrowed scope)."""
     df = read_df(select(schema.packages.c.as_of_date, schema.packages.c.synthetic, schema.packages.c.source)
                  .order_by(schema.packages.c.id.desc()).limit(1))
     if df.empty:

@@ -8,7 +8,9 @@ from sqlalchemy import func, select
 
 from core import schema
 from core.scope import Scope
-from data_access.base import as_float, child_level, read_df, region_names, resolve_region, under
+from data_access.base import (
+    as_float, child_level, memoize_in_region, read_df, region_names, resolve_region, under,
+)
 from data_access.cache import memoize
 from data_access.complaints import complaint_funnel
 
@@ -23,7 +25,7 @@ def years(scope: Scope) -> list[int]:
     return [int(y) for y in df["year"]]
 
 
-@memoize
+@memoize_in_region
 def kpis(scope: Scope, region: str | None = None, year: int | None = None) -> dict | None:
     """Funds disclosed, allocated, paid to households, households reached, complaints funnel."""
     code = resolve_region(scope, region)
@@ -43,7 +45,7 @@ def kpis(scope: Scope, region: str | None = None, year: int | None = None) -> di
     return out
 
 
-@memoize
+@memoize_in_region
 def monthly(scope: Scope, region: str | None = None, year: int | None = None) -> pd.DataFrame:
     """Payments per month and category for the region."""
     code = resolve_region(scope, region)
@@ -56,7 +58,7 @@ def monthly(scope: Scope, region: str | None = None, year: int | None = None) ->
     return read_df(stmt.order_by(M.c.period))
 
 
-@memoize
+@memoize_in_region
 def subregions(scope: Scope, region: str | None = None, year: int | None = None, level: str | None = None) -> pd.DataFrame:
     """One row per sub-region (children by default, or every region of ``level`` under it) with the
     overview's comparison metrics: paid, households, paid per household, anomaly rate, complaints."""
