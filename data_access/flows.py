@@ -45,10 +45,16 @@ def _int(v) -> int | None:
         return None
 
 
-@memoize
 def as_of(scope: Scope) -> dt.date | None:
+    """The package's as-of date (None for an empty scope)."""
     if scope is None or scope.is_empty:
         return None
+    return _latest_as_of()
+
+
+@memoize
+def _latest_as_of() -> dt.date | None:
+    """Read once per data version, not once per scope (the flows under a region ask it narrowed)."""
     df = read_df(select(schema.packages.c.as_of_date).order_by(schema.packages.c.id.desc()).limit(1))
     if df.empty:
         return None
@@ -118,9 +124,24 @@ def flow(scope: Scope, region: str | None = None, fund: str | None = None, categ
     out = {"root": root, "funds": codes, "as_of": as_of(scope), "paid_inside_all": 0.0}
     if not codes:
         return _no_nodes(out)
-    day = out["as_of"]
-    if fund:
-        rows, edges, pi = _per_fund(codes, root, day)
+    # what flows under the root depends on the root and the choice, not on who asks: memoized on the scope
+    # narrowed to the root, so a county's official and a leader opening that county share it (the fund
+    # list above stays the viewer's own: it decides whether there is anything to show)
+    out.update(_flow_under(scope.narrowed(root), tuple(codes) if fund else None, category, year_from, year_to))
+    return out
+
+
+@memoize
+def _flow_under(scope: Scope, codes: tuple | None, category, year_from, year_to) -> dict:
+    """The nodes and edges under ``scope.region_code`` (a scope narrowed to the flow's root): of the fund
+    items ``codes``, or (``codes`` None) all funds / a category / years from the grouped roll-ups."""
+    root = scope.region_code
+    out = {"paid_inside_all": 0.0}
+    if root is None:
+        return _no_nodes(out)
+    day = as_of(scope)
+    if codes:
+        rows, edges, pi = _per_fund(list(codes), root, day)
     else:
         rows, edges, pi = _grouped(root, category, year_from, year_to)
     out["paid_inside_all"] = pi

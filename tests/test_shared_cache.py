@@ -8,7 +8,7 @@ from sqlalchemy import event
 
 from core.db import get_engine, read_engine
 from core.scope import Scope
-from data_access import clues, complaints, grades, overview
+from data_access import clues, complaints, flows, grades, overview
 from tests.package_factory import C1, C3, CITY, PROV, T1, V1
 from tests.test_data_access_scope import loaded_db  # noqa: F401  (the fixture)
 
@@ -78,6 +78,14 @@ def test_a_leader_opening_a_county_fills_the_cache_for_its_official(db):
     assert second == []                               # every answer came from the leader's entries
     for a, b in zip(leader, official):
         _same(a, b)
+    # the fund flow under the county: only the official's own fund list is read
+    led = flows.flow(Scope(PROV), C1)
+    with statements(db) as fourth:
+        own = flows.flow(Scope(C1))
+    assert fourth and not [q for q in fourth if "agg_fund_flow_group" in q or "agg_flow_edge_group" in q]
+    assert len(own["nodes"]) > 0
+    for k in ("root", "as_of", "paid_inside_all", "nodes", "edges"):
+        _same(led[k], own[k])
     # a township analyst inside the county shares nothing of the county's (its own region is smaller)
     with statements(db) as third:
         township = overview.kpis(Scope(T1))
