@@ -390,7 +390,17 @@ agg_anomaly = Table(
     Index("ix_agg_anomaly_level", "level"),
 )
 
-ROLLUP_TABLES = ("agg_region_year", "agg_pay_month", "agg_fund_region", "agg_complaints")
+# the fund items that reach inside each region of the province, city, county and township levels: those
+# with a row of agg_fund_region at the region, those allocated to it or to any region inside it, those
+# issued by it or inside it (the fund-flow page's fund list: data_access.flows.fund_options)
+FUND_REACH_LEVELS = ("province", "city", "county", "township")
+agg_fund_reach = Table(
+    "agg_fund_reach", metadata,
+    Column("region_code", CODE, primary_key=True),
+    Column("fund_code", String(40), primary_key=True),
+)
+
+ROLLUP_TABLES = ("agg_region_year", "agg_pay_month", "agg_fund_region", "agg_fund_reach", "agg_complaints")
 CLUE_ROLLUP_TABLES = ("agg_clues", "agg_anomaly")
 
 # --- indexes added for the drill-down pages (village / project / household), additive -------------

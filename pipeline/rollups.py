@@ -221,6 +221,7 @@ def build_rollups(conn: Connection, fresh: dict | None = None) -> None:
     fr["parent_code"] = [None if parent[lv] is None else rc[: parent[lv]] + "0" * (12 - parent[lv])
                          for rc, lv in zip(fr["region_code"], fr["level"])]
     insert_frame(conn, schema.agg_fund_region, fr, replace=False)
+    insert_frame(conn, schema.agg_fund_reach, fund_reach(fr, allocs, funds), replace=False)
 
     # agg_region_year
     pay_y = expand_levels(pay_in["year"], "village_code", ["year"], {"paid_amount": "amount", "n_payments": "n"})
@@ -275,6 +276,24 @@ def build_rollups(conn: Connection, fresh: dict | None = None) -> None:
 
     build_complaint_rollups(conn)
     build_flow_rollups(conn, pay_in.get("asof"))
+
+
+REACH_LEVELS = schema.FUND_REACH_LEVELS
+
+
+def fund_reach(fr: pd.DataFrame, allocs: pd.DataFrame, funds: pd.DataFrame) -> pd.DataFrame:
+    """agg_fund_reach: (region_code, fund_code) for the regions of REACH_LEVELS. A fund reaches a region
+    when agg_fund_region has a row for it at the region, or when it is allocated to, or issued by, the
+    region or a region inside it (a code is inside a region when it starts with the region's prefix: its
+    ancestors are its truncations to each level's length). A village's funds are read directly."""
+    own = fr.loc[fr["level"].isin(REACH_LEVELS), ["region_code", "fund_code"]]
+    inside = pd.concat([allocs[["fund_code", "to_region_code"]].set_axis(["fund_code", "code"], axis=1),
+                        funds[["fund_code", "issuing_region_code"]].set_axis(["fund_code", "code"], axis=1)],
+                       ignore_index=True).dropna().drop_duplicates()
+    parts = [own] + [pd.DataFrame({"region_code": anc(inside["code"], level), "fund_code": inside["fund_code"]})
+                     for level in REACH_LEVELS]
+    out = pd.concat(parts, ignore_index=True).drop_duplicates()
+    return out[code_level(out["region_code"]).isin(REACH_LEVELS)].reset_index(drop=True)
 
 
 def _is_empty_table(conn, name: str) -> bool:

@@ -381,3 +381,55 @@ def test_fund_search_reaches_only_the_viewers_funds(drill_db, dash_app):
     assert search(own, "   ") is None                        # nothing typed: the list stays as it is
     # the disabled "more" line is not a choice
     assert navigate(own, dash_app, {}, "flows-fund.value", "__more__") == {}
+
+
+def test_fund_list_from_the_rollup_equals_the_raw_ways(drill_db, monkeypatch):
+    """fund_options reads agg_fund_reach for a province, city, county or township viewer: for every region
+    of the package it must list what the three raw ways give (a row of agg_fund_region at the region; an
+    allocation to it or inside it; issued by it or inside it), which is what it asks when the table is
+    not there (a database rolled up before it existed)."""
+    from sqlalchemy import text
+
+    from core.db import get_engine
+    from core.scope import Scope
+    from data_access import flows
+    monkeypatch.setenv("CACHE_DISABLED", "1")
+    with get_engine(drill_db).connect() as conn:
+        # the county's townships, every region money was allocated to or issued by, and the regions above
+        codes = sorted({r[0] for r in conn.execute(text(
+            "SELECT code FROM regions WHERE level IN ('province', 'city', 'county', 'township') AND code LIKE :p "
+            "UNION SELECT to_region_code FROM allocations UNION SELECT issuing_region_code FROM funds"),
+            {"p": C[:6] + "%"})} | {PROV, CITY, C2})
+        n_reach = conn.execute(text("SELECT COUNT(*) FROM agg_fund_reach")).scalar()
+    assert n_reach > 0 and flows._reach_built()
+    lists = {c: flows.fund_options(Scope(c)) for c in codes}
+    with monkeypatch.context() as mp:
+        mp.setattr(flows, "_reach_built", lambda: False)
+        for c in codes:
+            raw = flows.fund_options(Scope(c))
+            assert lists[c].equals(raw), (c, lists[c], raw)
+    # not a trivial list: the county's own fund, the province's and a fund allocated past a township
+    assert {len(v) for v in lists.values()} != {len(lists[PROV])}
+    assert len(lists[C]) > 0 and all(len(lists[t]) > 0 for t in (T1, T2, T3))
+
+
+def test_fund_list_without_the_rollup_asks_the_raw_way(tmp_path, pkg_dir, monkeypatch):
+    from sqlalchemy import text
+
+    from core.db import get_engine
+    from core.scope import Scope
+    from data_access import flows
+    from data_access.cache import invalidate
+    from pipeline.importer import import_package
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("CACHE_DIR", str(tmp_path / "cache"))
+    import_package(pkg_dir, get_engine(url), run_detect=False)
+    county = "430421000000"
+    before = flows.fund_options(Scope(county))
+    assert len(before) > 0
+    with get_engine(url).begin() as conn:
+        conn.execute(text("DELETE FROM agg_fund_reach"))        # as in a database rolled up before it existed
+    invalidate()
+    assert not flows._reach_built()
+    assert flows.fund_options(Scope(county)).equals(before)
