@@ -40,6 +40,14 @@ def _township_fc(code: str) -> dict:
     return _slim(township_geojson(code))
 
 
+def preload_shapes() -> None:
+    """Reads the static geography into the worker's memory: the counties' shapes and the divisions that
+    index the township cells (public files, not data: nothing here depends on an import or a viewer)."""
+    from pipeline.geo.shapes import preload
+    _county_fc()
+    preload()
+
+
 def county_shapes(scope: Scope) -> dict | None:
     """Hunan's counties (real boundaries, simplified at build time; zone markers last). The shapes are
     public, but an empty scope gets nothing (deny by default). Static files: kept in the worker's memory
