@@ -133,7 +133,15 @@ def test_admin_cancels_a_running_import_and_the_database_is_as_before(live_serve
 
         hold.unlink()                                     # the same file again, to the end this time
         _upload(page, big)
-        page.wait_until(lambda d: _found(page, ".upload-done"), 90, "the second import did not finish")
+        try:
+            page.wait_until(lambda d: _found(page, ".upload-done"), 90, "the second import did not finish")
+        except Exception:           # say where it stood (bars, the page's message, the jobs' state files)
+            bars = {s: _bar(page, s) for s in ("reading", "validating", "loading", "rollups", "detection")}
+            from core.settings import get_settings
+            jobs = sorted(str(f.relative_to(get_settings().cache_dir)) for f in get_settings().cache_dir.rglob("*")
+                          if f.is_file() and f.suffix in ("", ".json"))[-20:]
+            raise AssertionError(f"the second import did not finish: bars {bars}, page: {page.text()[:600]!r}, "
+                                 f"files: {jobs}")
         row = page.driver.find_element("css selector", "tr[data-table=payments]").text.split()
         assert row[:5] == ["payments", "1,000", "1,000", "0", "0"]       # loaded, all new: nothing was left behind
         assert not _found(page, ".upload-cancelled")
