@@ -80,7 +80,7 @@ def create_app(database_url: str | None = None) -> Dash:
     preload_shapes()
     # what exists now lives as long as the process: moved out of the collector's generations, so that a
     # full collection during a request scans only what requests made (at province scale a full collection
-    # took 120-165 ms of some request, three times in the benchmark's cold pass)
+    # took 125-165 ms of some request, three times in the benchmark's cold pass)
     import gc
     gc.collect()
     gc.freeze()
