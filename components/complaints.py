@@ -198,10 +198,16 @@ def days_figure(df: pd.DataFrame, which: str, lang: str) -> dict:
         data.append({"type": "bar", "name": t(f"complaints.{key}", lang), "x": xs,
                      "y": [per_day[x] for x in xs], "marker": {"color": color},
                      "hovertemplate": "%{x}: %{y}<extra>%{fullData.name}</extra>"})
+    # counts: whole-number ticks (a region with one complaint a day got ticks at 0.2, 0.4, ...)
+    stacked: dict[int, int] = {}
+    for trace in data:
+        for x, y in zip(trace["x"], trace["y"]):
+            stacked[x] = stacked.get(x, 0) + y
+    whole = {"dtick": 1} if max(stacked.values(), default=0) <= 8 else {}
     return figure(data, title, barmode="stack", bargap=0.05, legend={"orientation": "h", "y": -0.35},
                   margin={"l": 56, "r": 16, "t": 40, "b": 70},
                   xaxis={"title": {"text": t("complaints.axis.days", lang)}, "rangemode": "tozero"},
-                  yaxis={"title": {"text": t("complaints.axis.count", lang)}, "rangemode": "tozero"})
+                  yaxis={"title": {"text": t("complaints.axis.count", lang)}, "rangemode": "tozero", **whole})
 
 
 # --- tables --------------------------------------------------------------------------------------

@@ -509,3 +509,18 @@ def test_exports_are_audited(cdb, dash_app):
     assert rows and rows[0][1] == f"complaints-r22-{F.T1}.csv" and rows[0][0].startswith("s_analyst_")
     detail = json.loads(rows[0][2])
     assert detail["rows"] == 4 and detail["table"] == "r22"        # 西渡镇: A8, L30, N2, N3
+
+
+def test_days_figures_count_in_whole_numbers():
+    """A region with a complaint or two a day: the count axis ticks at whole numbers (plotly chose 0.2,
+    0.4, ... for a tallest bar of 1); a taller distribution keeps plotly's own ticks."""
+    import pandas as pd
+
+    from components.complaints import days_figure
+    few = pd.DataFrame({"days": [3, 17, 19, 40], "in_time": [True, True, True, False],
+                        "extension": [False, False, True, False], "n": [1, 1, 1, 1]})
+    fig = days_figure(few, "close", "en")
+    assert fig["layout"]["yaxis"]["dtick"] == 1
+    assert sum(sum(tr["y"]) for tr in fig["data"]) == 4
+    many = pd.DataFrame({"days": [1, 2], "in_time": [True, True], "n": [30, 12]})
+    assert "dtick" not in days_figure(many, "accept", "zh")["layout"]["yaxis"]
