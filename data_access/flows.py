@@ -47,20 +47,10 @@ def _int(v) -> int | None:
 
 
 def as_of(scope: Scope) -> dt.date | None:
-    """The package's as-of date (None for an empty scope)."""
-    if scope is None or scope.is_empty:
-        return None
-    return _latest_as_of()
-
-
-@memoize
-def _latest_as_of() -> dt.date | None:
-    """Read once per data version, not once per scope (the flows under a region ask it narrowed)."""
-    df = read_df(select(schema.packages.c.as_of_date).order_by(schema.packages.c.id.desc()).limit(1))
-    if df.empty:
-        return None
-    v = df.iloc[0, 0]
-    return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)[:10])
+    """The package's as-of date, as a date (None for an empty scope or no data): meta.package_info's."""
+    from data_access.meta import package_info
+    info = package_info(scope)
+    return dt.date.fromisoformat(info["as_of_date"]) if info else None
 
 
 @memoize
