@@ -129,17 +129,14 @@ def composite(comps: dict, rules: GradeRules | None = None) -> str | None:
     return LETTERS[min(score, len(LETTERS) - 1)]
 
 
-def grade_frame(df: pd.DataFrame, rules: GradeRules | None = None) -> pd.DataFrame:
+def grade_frame(df: pd.DataFrame, rules: GradeRules | None = None, records=None) -> pd.DataFrame:
     """Adds per component ``<comp>`` (value), ``<comp>_n`` (sample), ``<comp>_grade`` (letter or None),
-    and ``grade`` (composite or None) to a frame of agg_indicators rows."""
-    return _with_grades(df.copy(), df.to_dict("records"), rules or GradeRules())
-
-
-def _with_grades(df: pd.DataFrame, records, rules: GradeRules) -> pd.DataFrame:
-    """``df`` (one row per record) with the component columns and the composite grade of ``records``."""
+    and ``grade`` (composite or None) to a frame of agg_indicators rows (a new frame). ``records``: the
+    same rows as dicts, when the caller has them (the frame's to_dict is then not needed)."""
+    rules = rules or GradeRules()
     cols: dict[str, list] = {}
     grades = []
-    for row in records:
+    for row in df.to_dict("records") if records is None else records:
         comps = components_of(row, rules)
         for c, v in comps.items():
             cols.setdefault(c, []).append(v["value"])
@@ -202,13 +199,14 @@ def region_indicators(scope: Scope, region: str | None = None, level: str | None
         keys, rows = list(res.keys()), sorted(res.fetchall(), key=lambda r: r[0])     # by region_code
     if not rows:
         return pd.DataFrame(columns=["region_code", "name", "grade"])
-    # the frame grade_frame gives, built once over the sorted rows (its copy, records, per-column name map
-    # and sort cost ~3 ms for the one row of a county's map; components_of reads None as it reads NaN)
+    # the frame built once over the sorted rows, graded from the rows themselves (a copy, the frame's
+    # records, a per-column name map and a sort cost ~3 ms for the one row of a county's map;
+    # components_of reads None as it reads NaN)
     df = pd.DataFrame(rows, columns=keys)
     codes = [r[0] for r in rows]
     names = region_names(codes)
     df.insert(1, "name", [names.get(c, c) for c in codes])
-    return _with_grades(df, (dict(zip(keys, r)) for r in rows), GradeRules())
+    return grade_frame(df, records=(dict(zip(keys, r)) for r in rows))
 
 
 @memoize_in_region
