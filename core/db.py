@@ -22,6 +22,10 @@ def _sqlite_pragmas(dbapi_conn, _rec):
     cur.close()
 
 
+# PostgreSQL's pool, for the engine of writes and schema and for the reads' binary engine alike
+_PG_POOL = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5}
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -32,7 +36,7 @@ def make_engine(url: str) -> Engine:
         return eng
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_engine(url, **_PG_POOL)
 
 
 @functools.lru_cache(maxsize=1)
@@ -51,8 +55,7 @@ def _binary_cursor():
 
 @functools.lru_cache(maxsize=8)
 def _binary_engine_for(url: str) -> Engine:
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
-                         connect_args={"cursor_factory": _binary_cursor()})
+    return create_engine(url, **_PG_POOL, connect_args={"cursor_factory": _binary_cursor()})
 
 
 def read_engine(engine: Engine) -> Engine:
