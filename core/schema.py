@@ -287,6 +287,9 @@ agg_region_year = Table(
     _amount("project_amount", default=0),
     Column("n_projects", Integer, default=0),
     Index("ix_agg_region_year_level", "level", "year"),
+    # the sub-regions of one level under a region (under(region_code) AND level = ...): one index range
+    # instead of two bitmaps ANDed (PostgreSQL) or a scan of the whole level (SQLite)
+    Index("ix_agg_region_year_level_region", "level", "region_code", "year"),
 )
 
 agg_pay_month = Table(
@@ -333,6 +336,7 @@ agg_complaints = Table(
     Column("extensions", Integer, nullable=False),
     _amount("amount_involved", nullable=False),
     Index("ix_agg_complaints_level", "level", "period"),
+    Index("ix_agg_complaints_level_region", "level", "region_code", "period"),
 )
 
 # --- clues (pipeline/rules) -----------------------------------------------------------------------
@@ -388,6 +392,7 @@ agg_anomaly = Table(
     Column("n_clues", Integer, nullable=False),
     _amount("amount_at_risk", nullable=False),
     Index("ix_agg_anomaly_level", "level"),
+    Index("ix_agg_anomaly_level_region", "level", "region_code"),
 )
 
 # the fund items that reach inside each region of the province, city, county and township levels: those
@@ -464,6 +469,7 @@ agg_indicators = Table(
     Column("lag_n", BigInteger, default=0),               # I05: payments with a disclosure date
     Column("lag_days", BigInteger, default=0),
     Index("ix_agg_indicators_level", "level", "year"),
+    Index("ix_agg_indicators_level_region", "level", "region_code", "year"),
 )
 
 # Fund flows per (fund, region) with "what left" exactly as R11/R12 define it (clue-rules.md; computed
