@@ -28,8 +28,29 @@ def get_cache() -> diskcache.Cache:
     return _cache
 
 
+def _request_memo() -> dict | None:
+    """The web request's own memo (flask.g), None outside a request: within one request the data version
+    is read once and a memoized answer asked again with the same key is not read from disk again."""
+    try:
+        from flask import g, has_request_context
+    except ImportError:                                   # pragma: no cover (flask is a dependency)
+        return None
+    if not has_request_context():
+        return None
+    memo = g.get("_data_memo")
+    if memo is None:
+        memo = g._data_memo = {}
+    return memo
+
+
 def data_version() -> int:
-    return int(get_cache().get("__data_version__", 0))
+    memo = _request_memo()
+    if memo is not None and "__data_version__" in memo:
+        return memo["__data_version__"]
+    version = int(get_cache().get("__data_version__", 0))
+    if memo is not None:
+        memo["__data_version__"] = version
+    return version
 
 
 def invalidate() -> None:
@@ -37,6 +58,9 @@ def invalidate() -> None:
     version = data_version() + 1
     c.clear()
     c.set("__data_version__", version)
+    memo = _request_memo()
+    if memo is not None:
+        memo.clear()
 
 
 def _person_key(person_id: str) -> tuple:
@@ -75,12 +99,16 @@ def memoize(fn):
         c = get_cache()
         key = _digest((name, get_settings().database_url, data_version(), _person_versions(c, args),
                        args, tuple(sorted(kwargs.items()))))
+        memo = _request_memo()
+        if memo is not None and key in memo:
+            return memo[key]
         hit = c.get(key, default=_MISS)
-        if hit is not _MISS:
-            return hit
-        value = fn(*args, **kwargs)
-        c.set(key, value)
-        return value
+        if hit is _MISS:
+            hit = fn(*args, **kwargs)
+            c.set(key, hit)
+        if memo is not None:
+            memo[key] = hit
+        return hit
 
     wrapper.uncached = fn
     return wrapper
