@@ -1,6 +1,6 @@
 """Risk indicators I01-I05 per region and period, and the composite grade A-F (docs/clues.md).
 
-The pure part (``components_of``, ``grade_frame``) turns the additive counts of ``agg_indicators``
+The pure part (``components_of``, ``graded_columns``, ``grade_frame``) turns the additive counts of ``agg_indicators``
 into indicator values, one letter per indicator and a composite letter; the memoized readers apply
 the viewer's scope and read only the roll-up.
 
@@ -14,6 +14,7 @@ Formula (decided here, documented in docs/clues.md):
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -129,14 +130,13 @@ def composite(comps: dict, rules: GradeRules | None = None) -> str | None:
     return LETTERS[min(score, len(LETTERS) - 1)]
 
 
-def grade_frame(df: pd.DataFrame, rules: GradeRules | None = None, records=None) -> pd.DataFrame:
-    """Adds per component ``<comp>`` (value), ``<comp>_n`` (sample), ``<comp>_grade`` (letter or None),
-    and ``grade`` (composite or None) to a frame of agg_indicators rows (a new frame). ``records``: the
-    same rows as dicts, when the caller has them (the frame's to_dict is then not needed)."""
+def graded_columns(records, rules: GradeRules | None = None) -> dict[str, list]:
+    """Per component ``<comp>`` (value), ``<comp>_n`` (sample), ``<comp>_grade`` (letter or None), and
+    ``grade`` (composite or None), as lists over ``records`` (agg_indicators rows as dicts)."""
     rules = rules or GradeRules()
     cols: dict[str, list] = {}
     grades = []
-    for row in df.to_dict("records") if records is None else records:
+    for row in records:
         comps = components_of(row, rules)
         for c, v in comps.items():
             cols.setdefault(c, []).append(v["value"])
@@ -144,6 +144,12 @@ def grade_frame(df: pd.DataFrame, rules: GradeRules | None = None, records=None)
             cols.setdefault(f"{c}_grade", []).append(v["letter"])
         grades.append(composite(comps, rules))
     cols["grade"] = grades
+    return cols
+
+
+def grade_frame(df: pd.DataFrame, rules: GradeRules | None = None) -> pd.DataFrame:
+    """Adds the ``graded_columns`` to a frame of agg_indicators rows (a new frame)."""
+    cols = graded_columns(df.to_dict("records"), rules)
     # the new columns joined in one step (one assignment per column cost ~0.1 ms each, ~20 of them)
     return pd.concat([df.drop(columns=[c for c in cols if c in df.columns]),
                       pd.DataFrame(cols, index=df.index)], axis=1)
@@ -154,7 +160,9 @@ _SUMS = ("n_payments", "paid_amount", "flagged_payments", "flagged_amount", "n_e
          *[f"d{i}" for i in range(1, 10)], "complaints", "closed", "substantiated", "lag_n", "lag_days")
 
 
+@functools.lru_cache(maxsize=64)
 def _stmt(year: int | None):
+    """(Built once per year: its 22 labelled sums cost ~0.5 ms to build; statements are immutable.)"""
     A = schema.agg_indicators
     stmt = select(A.c.region_code, *[func.sum(getattr(A.c, c)).label(c) for c in _SUMS],
                   func.max(A.c.population).label("population")).group_by(A.c.region_code)
@@ -199,14 +207,17 @@ def region_indicators(scope: Scope, region: str | None = None, level: str | None
         keys, rows = list(res.keys()), sorted(res.fetchall(), key=lambda r: r[0])     # by region_code
     if not rows:
         return pd.DataFrame(columns=["region_code", "name", "grade"])
-    # the frame built once over the sorted rows, graded from the rows themselves (a copy, the frame's
-    # records, a per-column name map and a sort cost ~3 ms for the one row of a county's map;
-    # components_of reads None as it reads NaN)
-    df = pd.DataFrame(rows, columns=keys)
+    # one frame, built once over the sorted rows with the names and the grades (graded from the rows
+    # themselves; components_of reads None as it reads NaN): a frame, an inserted column, a drop and a concat
+    # cost ~3 ms for the one row of a county's map
     codes = [r[0] for r in rows]
     names = region_names(codes)
-    df.insert(1, "name", [names.get(c, c) for c in codes])
-    return grade_frame(df, records=(dict(zip(keys, r)) for r in rows))
+    graded = graded_columns(dict(zip(keys, r)) for r in rows)
+    at = [j for j, k in enumerate(keys) if j > 0 and k not in graded]         # (a graded column replaces a read one)
+    columns = [keys[0], "name", *(keys[j] for j in at), *graded]
+    data = [(r[0], names.get(r[0], r[0]), *(r[j] for j in at), *(g[i] for g in graded.values()))
+            for i, r in enumerate(rows)]
+    return pd.DataFrame(data, columns=columns)
 
 
 @memoize_in_region

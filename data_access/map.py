@@ -97,15 +97,16 @@ def _metric_frame(df: pd.DataFrame, metric: str) -> pd.DataFrame:
     if df.empty:
         return pd.DataFrame(columns=COLUMNS)
     metric = metric if metric in METRICS else METRICS[0]
-    out = pd.DataFrame({"region_code": df["region_code"], "name": df["name"], "grade": df["grade"]})
+    # one frame from the columns' arrays (six column assignments, a selection and a reset cost ~1.5 ms a call)
     if metric == "grade":
-        out["value"] = df["grade"]
-        out["enough"] = df["grade"].notna()
+        value = df["grade"]
+        enough = df["grade"].notna()
     else:
-        out["value"] = df[metric].where(df[f"{metric}_grade"].notna())
-        out["enough"] = df[f"{metric}_grade"].notna()
-    out["sample"] = df[SAMPLE[metric]].astype(float)
-    return out[COLUMNS].reset_index(drop=True)
+        enough = df[f"{metric}_grade"].notna()
+        value = df[metric].where(enough)
+    cols = {"region_code": df["region_code"], "name": df["name"], "value": value,
+            "sample": df[SAMPLE[metric]].astype(float), "enough": enough, "grade": df["grade"]}
+    return pd.DataFrame({c: v.to_numpy() for c, v in cols.items()}, columns=COLUMNS)
 
 
 @memoize
