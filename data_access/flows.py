@@ -28,7 +28,7 @@ from core.db import reading
 from core.scope import Scope, level_of
 from core.settings import get_settings
 from data_access.base import is_missing, read_df, region_names, resolve_region, under
-from data_access.cache import memoize
+from data_access.cache import memoize, memoize_in_request
 
 FF, F, AL, FR = schema.agg_fund_flow, schema.funds, schema.allocations, schema.agg_fund_region
 FG, EG = schema.agg_fund_flow_group, schema.agg_flow_edge_group
@@ -116,7 +116,7 @@ def _fund_meta(codes: list[str]) -> pd.DataFrame:
                    .where(F.c.fund_code.in_(codes)))
 
 
-@memoize
+@memoize_in_request      # (its parts are memoized on disk: fund_options, _flow_under)
 def flow(scope: Scope, region: str | None = None, fund: str | None = None, category: str | None = None,
          year_from=None, year_to=None) -> dict | None:
     """The flow under ``region`` (clamped to the scope) for the chosen funds.

@@ -63,3 +63,25 @@ def test_requests_do_not_share_their_memo(tmp_path, monkeypatch):
     cache.invalidate()                                    # outside any request, as an import does
     with app.test_request_context("/"):
         assert probe() == "new"
+
+
+def test_a_request_only_answer_is_kept_for_the_request_and_never_written(tmp_path, monkeypatch):
+    """flows.flow repeats _flow_under's nodes: it is memoized for the request only (memoize_in_request)."""
+    monkeypatch.setenv("CACHE_DIR", str(tmp_path / "c"))
+    calls = []
+
+    @cache.memoize_in_request
+    def probe(x):
+        calls.append(x)
+        return [x]
+
+    stored = len(cache.get_cache())
+    app = Flask(__name__)
+    with app.test_request_context("/"):
+        first = probe(1)
+        assert probe(1) is first and calls == [1]
+        assert probe(2) == [2] and calls == [1, 2]
+    assert len(cache.get_cache()) == stored               # nothing on disk
+    with app.test_request_context("/"):
+        assert probe(1) == [1] and calls == [1, 2, 1]     # the next request computes it again
+    assert probe(1) == [1] and calls == [1, 2, 1, 1]      # outside a request: every call
