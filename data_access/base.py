@@ -60,6 +60,13 @@ def read_df(stmt, engine=None) -> pd.DataFrame:
         return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
 
 
+def read_rows(stmt, engine=None) -> list[tuple]:
+    """The rows of ``stmt`` as tuples, for a function that computes over a few dozen rows in plain Python
+    (a frame's construction and per-column ``tolist`` cost more than the read at that size)."""
+    with reading(engine) as conn:
+        return [tuple(r) for r in conn.execute(stmt)]
+
+
 _ALL_NAMES: dict[tuple, dict[str, str]] = {}
 
 

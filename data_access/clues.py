@@ -16,6 +16,7 @@ import math
 import re
 import uuid
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import (
     and_,
@@ -36,7 +37,7 @@ from core.scope import Scope, level_of, normalize_code
 from core.settings import get_settings
 from core.db import reading
 from data_access.base import (
-    as_float, in_scope, is_missing, memoize_in_region, read_df, region_names, resolve_region, under,
+    as_float, in_scope, is_missing, memoize_in_region, read_df, read_rows, region_names, resolve_region, under,
 )
 from data_access.cache import memoize
 
@@ -267,12 +268,11 @@ def filter_options(scope: Scope) -> dict:
     """Rules and funds that have clues in scope (for the filter dropdowns)."""
     if scope is None or scope.is_empty:
         return {"rules": [], "funds": []}
-    rules = read_df(select(C.c.rule).where(in_scope(C.c.region_code, scope)).distinct().order_by(C.c.rule))
-    funds = read_df(select(C.c.fund_code, schema.funds.c.name).select_from(
+    rules = read_rows(select(C.c.rule).where(in_scope(C.c.region_code, scope)).distinct().order_by(C.c.rule))
+    funds = read_rows(select(C.c.fund_code, schema.funds.c.name).select_from(
         C.outerjoin(schema.funds, schema.funds.c.fund_code == C.c.fund_code))
         .where(in_scope(C.c.region_code, scope), C.c.fund_code.isnot(None)).distinct().order_by(C.c.fund_code))
-    return {"rules": rules["rule"].tolist(),
-            "funds": [{"code": r.fund_code, "name": r.name or r.fund_code} for r in funds.itertuples()]}
+    return {"rules": [r for (r,) in rules], "funds": [{"code": code, "name": name or code} for code, name in funds]}
 
 
 # --- which rules ran -------------------------------------------------------------------------------------
@@ -434,12 +434,12 @@ def person_groups(scope: Scope, region: str | None = None, limit: int = 200) -> 
     code = resolve_region(scope, region)
     if code is None:
         return pd.DataFrame(columns=cols)
-    df = read_df(select(C.c.clue_id, C.c.id_number, C.c.rule, C.c.table_name, C.c.record_id, C.c.region_code,
-                        C.c.amount_at_risk).where(in_scope(C.c.region_code, scope), under(C.c.region_code, code),
-                                                  C.c.id_number.isnot(None)))
-    if df.empty:
+    rows = read_rows(select(C.c.clue_id, C.c.id_number, C.c.rule, C.c.table_name, C.c.record_id, C.c.region_code,
+                            C.c.amount_at_risk).where(in_scope(C.c.region_code, scope), under(C.c.region_code, code),
+                                                      C.c.id_number.isnot(None)))
+    if not rows:
         return pd.DataFrame(columns=cols)
-    return _groups(df, "id_number", scope, limit, cols)
+    return _group_frame(_groups(rows, "id_number", scope, limit), "id_number", cols)
 
 
 @memoize_in_region
@@ -450,30 +450,33 @@ def project_groups(scope: Scope, region: str | None = None, limit: int = 200) ->
     code = resolve_region(scope, region)
     if code is None:
         return pd.DataFrame(columns=cols)
-    df = read_df(select(C.c.clue_id, C.c.project_code, C.c.rule, C.c.table_name, C.c.record_id, C.c.region_code,
-                        C.c.amount_at_risk).where(in_scope(C.c.region_code, scope), under(C.c.region_code, code),
-                                                  C.c.project_code.isnot(None), C.c.project_code != ""))
-    if df.empty:
+    rows = read_rows(select(C.c.clue_id, C.c.project_code, C.c.rule, C.c.table_name, C.c.record_id, C.c.region_code,
+                            C.c.amount_at_risk).where(in_scope(C.c.region_code, scope), under(C.c.region_code, code),
+                                                      C.c.project_code.isnot(None), C.c.project_code != ""))
+    if not rows:
         return pd.DataFrame(columns=cols)
-    out = _groups(df, "project_code", scope, limit, None)
+    groups = _groups(rows, "project_code", scope, limit)
     P = schema.projects
-    names = read_df(select(P.c.project_code, P.c.name).where(P.c.project_code.in_(out["project_code"].tolist())))
-    out["project_name"] = out["project_code"].map(dict(zip(names["project_code"], names["name"])))
-    return out[cols]
+    names = dict(read_rows(select(P.c.project_code, P.c.name)
+                           .where(P.c.project_code.in_([g["project_code"] for g in groups]))))
+    for g in groups:
+        g["project_name"] = names.get(g["project_code"], math.nan)      # (as Series.map gives a code without a name)
+    return _group_frame(groups, "project_code", cols)
 
 
 def group_priority(amount: float, n_rules: int) -> float:
     return round(float(amount) * (1 + PRIORITY_STEP * (max(1, int(n_rules)) - 1)), 2)
 
 
-def _groups(df: pd.DataFrame, key: str, scope: Scope, limit: int, cols) -> pd.DataFrame:
-    """Grouped over plain lists (a few hundred clues; pandas' groupby/agg with a lambda cost ~7 ms a call).
+def _groups(rows: list[tuple], key: str, scope: Scope, limit: int) -> list[dict]:
+    """The groups over the clue rows (clue_id, key, rule, table_name, record_id, region_code, amount_at_risk),
+    highest priority first, as dicts, in plain Python (a few hundred clues; pandas' groupby/agg with a lambda
+    cost ~7 ms a call, and a frame's construction and per-column reads ~2 ms at a city's few dozen clues).
     The top clue of a group is its largest amount at risk, the first such clue on a tie."""
     per_record: dict[tuple, float] = {}
     groups: dict = {}
-    for cid, k, rule, table, rec, reg, amt in zip(df["clue_id"].tolist(), df[key].tolist(), df["rule"].tolist(),
-                                                  df["table_name"].tolist(), df["record_id"].tolist(),
-                                                  df["region_code"].tolist(), df["amount_at_risk"].astype(float).tolist()):
+    for cid, k, rule, table, rec, reg, amt in rows:
+        amt = as_float(amt)
         if is_missing(k):
             continue
         g = groups.get(k)
@@ -492,27 +495,29 @@ def _groups(df: pd.DataFrame, key: str, scope: Scope, limit: int, cols) -> pd.Da
     for (k, _t, _r), amt in per_record.items():
         if not math.isnan(amt):
             amounts.setdefault(k, []).append(amt)
-    rows = []
+    out = []
     for k, g in groups.items():
         n_rules = len(g["rules"])
         amount = math.fsum(amounts.get(k, ()))
-        rows.append({key: k, "n_clues": g["n_clues"], "n_rules": n_rules, "rules": ",".join(sorted(g["rules"])),
-                     "village_code": g["village_code"], "amount_at_risk": amount,
-                     "priority": group_priority(amount, n_rules), "top_clue": int(g["top"][1])})
-    rows.sort(key=lambda r: (-r["priority"], r[key]))
-    rows = rows[:limit]
-    names = region_names([r["village_code"] for r in rows if r["village_code"]])
-    for r in rows:
+        out.append({key: k, "n_clues": g["n_clues"], "n_rules": n_rules, "rules": ",".join(sorted(g["rules"])),
+                    "village_code": g["village_code"], "amount_at_risk": amount,
+                    "priority": group_priority(amount, n_rules), "top_clue": int(g["top"][1])})
+    out.sort(key=lambda r: (-r["priority"], r[key]))
+    out = out[:limit]
+    names = region_names([r["village_code"] for r in out if r["village_code"]])
+    # amounts to the fen as pandas rounds them (numpy's round-half-even on the scaled value)
+    rounded = np.round(np.array([r["amount_at_risk"] for r in out], dtype=float), 2).tolist()
+    for r, amount in zip(out, rounded):
         r["village_name"] = names.get(r["village_code"], r["village_code"])
+        r["amount_at_risk"] = amount
         if key == "id_number":
             r["person"] = r["id_number"] if scope.pii else mask_id(r["id_number"])
             del r["id_number"]
-    order = ([key] if key != "id_number" else []) + ["n_clues", "n_rules", "rules", "village_code", "amount_at_risk",
-                                                      "priority", "top_clue", "village_name"]
-    order += ["person"] if key == "id_number" else []
-    g = pd.DataFrame(rows, columns=order)
-    g["amount_at_risk"] = g["amount_at_risk"].astype(float).round(2)
-    return g if cols is None else g[cols]
+    return out
+
+
+def _group_frame(groups: list[dict], key: str, cols: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(groups, columns=cols) if groups else pd.DataFrame(columns=cols)
 
 
 # --- funnel and precision ----------------------------------------------------------------------------------
@@ -536,8 +541,8 @@ def funnel(scope: Scope, region: str | None = None) -> dict:
                    func.sum(func.coalesce(W.c.returned, 0)).label("returned"))
             .select_from(C.outerjoin(W, W.c.clue_id == C.c.clue_id))
             .where(in_scope(C.c.region_code, scope), under(C.c.region_code, code)))
-    row = read_df(stmt).iloc[0].to_dict()
-    out = {k: (0 if row.get(k) is None or pd.isna(row.get(k)) else row[k]) for k in keys}
+    row = dict(zip(keys, read_rows(stmt)[0]))
+    out = {k: (0 if is_missing(row[k]) else row[k]) for k in keys}
     for k in keys[:6]:
         out[k] = int(out[k])
     out["recovered"] = round(float(out["recovered"]), 2)
@@ -569,19 +574,19 @@ def rule_precision(scope: Scope, region: str | None = None) -> pd.DataFrame:
     if code is None:
         return pd.DataFrame(columns=cols)
     confirmed = C.c.status.in_(("confirmed", "concluded"))
-    df = read_df(select(C.c.rule, func.count().label("clues"),
-                        func.sum(case((confirmed, 1), else_=0)).label("confirmed"),
-                        func.sum(case((C.c.status == "dismissed", 1), else_=0)).label("dismissed"))
-                 .where(in_scope(C.c.region_code, scope), under(C.c.region_code, code))
-                 .group_by(C.c.rule).order_by(C.c.rule))
-    if df.empty:
+    got = read_rows(select(C.c.rule, func.count().label("clues"),
+                           func.sum(case((confirmed, 1), else_=0)).label("confirmed"),
+                           func.sum(case((C.c.status == "dismissed", 1), else_=0)).label("dismissed"))
+                    .where(in_scope(C.c.region_code, scope), under(C.c.region_code, code))
+                    .group_by(C.c.rule).order_by(C.c.rule))
+    if not got:
         return pd.DataFrame(columns=cols)
     # plain Python over the ~24 rules (pandas' per-column conversions cost ~4 ms a call)
 
     def whole(v) -> int:
         return 0 if is_missing(v) else int(v)
     rows = []
-    for rule, n, confirmed_n, dismissed_n in df[["rule", "clues", "confirmed", "dismissed"]].itertuples(index=False, name=None):
+    for rule, n, confirmed_n, dismissed_n in got:
         c, d = whole(confirmed_n), whole(dismissed_n)
         rows.append((rule, whole(n), c, d, c + d, c / (c + d) if c + d else None, thresholds(rule)))
     return pd.DataFrame(rows, columns=cols)
