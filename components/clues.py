@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import html
 
-from components.format import count, money, pct
+from components.format import count, money, pct, records
 from core.i18n import has, t
 
 EXPORT_COLUMNS = ("clue_id", "rule", "rule_label", "region_name", "region_code", "fund_code", "table_name",
@@ -58,19 +58,21 @@ def rule_notices(runs: pd.DataFrame, lang: str):
     if runs.empty:
         return dbc.Alert(t("clues.no_runs", lang), color="secondary", className="py-2")
     items = []
-    skipped = runs[~runs["ran"]]
-    if len(skipped):
+    rows = records(runs, ["rule", "ran", "reason", "share", "clues", "examined", "flood"])
+    skipped = [r for r in rows if not r["ran"]]
+    if skipped:
         items.append(dbc.Alert([html.B(t("clues.not_run", lang)), html.Ul([
-            html.Li(f"{rule_label(r.rule, lang)}: {t(r.reason, lang) if r.reason and has(r.reason) else t('clues.not_run_unknown', lang)}")
-            for r in skipped.itertuples()], className="mb-0 small")], color="warning", className="py-2 rule-skipped"))
-    flood = runs[runs["flood"]]
-    if len(flood):
+            html.Li(f"{rule_label(r['rule'], lang)}: "
+                    f"{t(r['reason'], lang) if r['reason'] and has(r['reason']) else t('clues.not_run_unknown', lang)}")
+            for r in skipped], className="mb-0 small")], color="warning", className="py-2 rule-skipped"))
+    flood = [r for r in rows if r["flood"]]
+    if flood:
         items.append(dbc.Alert([html.B(t("clues.flood", lang)), html.Ul([
-            html.Li(t("clues.flood_item", lang, rule=rule_label(r.rule, lang), share=pct(r.share, 1),
-                      clues=count(r.clues), examined=count(r.examined)))
-            for r in flood.itertuples()], className="mb-0 small")], color="danger", className="py-2 rule-flood"))
-    ran = runs[runs["ran"]]
-    items.append(html.Div(t("clues.ran", lang, n=len(ran), total=len(runs)), className="text-muted small mb-2"))
+            html.Li(t("clues.flood_item", lang, rule=rule_label(r["rule"], lang), share=pct(r["share"], 1),
+                      clues=count(r["clues"]), examined=count(r["examined"])))
+            for r in flood], className="mb-0 small")], color="danger", className="py-2 rule-flood"))
+    ran = sum(1 for r in rows if r["ran"])
+    items.append(html.Div(t("clues.ran", lang, n=ran, total=len(rows)), className="text-muted small mb-2"))
     return html.Div(items)
 
 
@@ -100,11 +102,12 @@ def precision_table(df: pd.DataFrame, lang: str):
     head = html.Thead(html.Tr([html.Th(t(f"clues.prec.{k}", lang)) for k in
                                ("rule", "clues", "confirmed", "dismissed", "precision", "thresholds")]))
     body = []
-    for r in df.itertuples():
-        th = ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in (r.thresholds or {}).items())
-        body.append(html.Tr([html.Td(rule_label(r.rule, lang)), html.Td(count(r.clues)), html.Td(count(r.confirmed)),
-                             html.Td(count(r.dismissed)),
-                             html.Td(pct(r.precision, 0) if r.precision is not None else t("clues.prec.undecided", lang)),
+    for rule, clues, confirmed, dismissed, precision, thresholds in zip(
+            *(df[c].tolist() for c in ("rule", "clues", "confirmed", "dismissed", "precision", "thresholds"))):
+        th = ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in (thresholds or {}).items())
+        body.append(html.Tr([html.Td(rule_label(rule, lang)), html.Td(count(clues)), html.Td(count(confirmed)),
+                             html.Td(count(dismissed)),
+                             html.Td(pct(precision, 0) if precision is not None else t("clues.prec.undecided", lang)),
                              html.Td(th or "—", className="small")]))
     return html.Div([html.H6(t("clues.precision", lang)),
                      dbc.Table([head, html.Tbody(body)], size="sm", className="bg-white precision-table")])
@@ -164,7 +167,7 @@ def _small_table(df: pd.DataFrame, columns: list[tuple[str, str]], lang: str, li
         return html.Div(t("clues.none", lang), className="text-muted small")
     head = html.Thead(html.Tr([html.Th(t(k, lang)) for _, k in columns]))
     body = []
-    for r in df.head(20).to_dict("records"):
+    for r in records(df, [c for c in dict.fromkeys([*(col for col, _ in columns), "top_clue"]) if c in df], 20):
         cells = []
         for col, _ in columns:
             v = r.get(col)

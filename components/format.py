@@ -64,3 +64,10 @@ def pct(v, digits: int = 1) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "—"
     return f"{float(v) * 100:.{digits}f}%"
+
+
+def records(df, cols, n: int | None = None) -> list[dict]:
+    """The first ``n`` (all) rows of ``df`` as dicts of ``cols``, with the plain Python values that
+    ``to_dict("records")`` gives (for a table of a few dozen rows its per-row work cost ~0.5 ms a table)."""
+    lists = [df[c].tolist()[:n] for c in cols]
+    return [dict(zip(cols, vals)) for vals in zip(*lists)]
