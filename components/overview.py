@@ -9,7 +9,7 @@ import pandas as pd
 from dash import html
 
 from components.figures import empty_figure, figure
-from components.format import count, money, pct, pct_digits
+from components.format import count, money, pct, pct_digits, records
 from components.kpi import kpi_card
 from core.i18n import t
 from data_access.base import as_float
@@ -93,13 +93,14 @@ def subregion_table(df: pd.DataFrame, lang: str, page_path: str):
                                ("region", "paid_amount", "n_payments", "households", "households_reached",
                                 "paid_per_household", "anomaly_rate", "complaints", "complaints_per_10k")]))
     rows = []
-    for r in df.itertuples(index=False):
+    for r in records(df, ["name", "region_code", "paid_amount", "n_payments", "households", "households_reached",
+                          "paid_per_household", "anomaly_rate", "complaints", "complaints_per_10k"]):
         rows.append(_tr([
-            _html("A", r.name, href=f"{page_path}?region={r.region_code}"),
-            f"{r.paid_amount:,.2f}", count(r.n_payments), count(r.households), count(r.households_reached),
-            "—" if pd.isna(r.paid_per_household) else f"{r.paid_per_household:,.0f}",
-            pct(r.anomaly_rate, 2), count(r.complaints),
-            "—" if pd.isna(r.complaints_per_10k) else f"{r.complaints_per_10k:.2f}",
+            _html("A", r["name"], href=f"{page_path}?region={r['region_code']}"),
+            f"{r['paid_amount']:,.2f}", count(r["n_payments"]), count(r["households"]), count(r["households_reached"]),
+            "—" if pd.isna(r["paid_per_household"]) else f"{r['paid_per_household']:,.0f}",
+            pct(r["anomaly_rate"], 2), count(r["complaints"]),
+            "—" if pd.isna(r["complaints_per_10k"]) else f"{r['complaints_per_10k']:.2f}",
         ]))
     return dbc.Table([head, html.Tbody(rows)], striped=True, hover=True, size="sm", className="subregion-table")
 

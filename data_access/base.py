@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import math
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import and_, false, select
 from sqlalchemy.sql import ColumnElement
@@ -65,6 +66,16 @@ def read_rows(stmt, engine=None) -> list[tuple]:
     (a frame's construction and per-column ``tolist`` cost more than the read at that size)."""
     with reading(engine) as conn:
         return [tuple(r) for r in conn.execute(stmt)]
+
+
+def descending_order(values: list[float]) -> list[int]:
+    """Positions by value, largest first, missing last: numpy's quicksort applied as pandas' nargsort
+    applies it for sort_values(ascending=False), so that ties keep the order pandas gave them."""
+    v = np.asarray(values, dtype=float)
+    missing = np.isnan(v)
+    idx = np.arange(len(v))
+    present, at = v[~missing][::-1], idx[~missing][::-1]
+    return np.concatenate([at[present.argsort(kind="quicksort")][::-1], idx[missing]]).tolist()
 
 
 _ALL_NAMES: dict[tuple, dict[str, str]] = {}

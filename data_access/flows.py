@@ -27,7 +27,7 @@ from core import schema
 from core.db import reading
 from core.scope import Scope, level_of
 from core.settings import get_settings
-from data_access.base import is_missing, read_df, region_names, resolve_region, under
+from data_access.base import descending_order, is_missing, read_df, region_names, resolve_region, under
 from data_access.cache import memoize, memoize_in_request
 
 FF, F, AL, FR = schema.agg_fund_flow, schema.funds, schema.allocations, schema.agg_fund_region
@@ -178,7 +178,7 @@ def _flow_under(scope: Scope, codes: tuple | None, category, year_from, year_to)
     # in the order pandas' grouping gave (by from, the outside last, then by to)
     keys = sorted(summed, key=lambda k: (k[0] is None, k[0] or "", k[1]))
     # largest inflow first, in exactly the order DataFrame.sort_values gave (its quicksort, ties included)
-    order = _descending(g["in_amount"])
+    order = descending_order(g["in_amount"])
     out["nodes"] = pd.DataFrame({c: np.array([g[c][i] for i in order], dtype=_NODE_TYPES.get(c, object))
                                  for c in NODE_COLS}, columns=NODE_COLS)
     out["edges"] = pd.DataFrame({"from_code": [k[0] for k in keys], "to_code": [k[1] for k in keys],
@@ -196,16 +196,6 @@ def _no_nodes(out: dict) -> dict:
 
 SUMMED = ["in_amount", "budget", "passed_on", "paid", "ledger", "left", "retained", "pending"]
 _NODE_TYPES = {**dict.fromkeys(["from_outside", *SUMMED], float), "r12": bool}
-
-
-def _descending(values: list[float]) -> list[int]:
-    """Positions by value, largest first, missing last: numpy's quicksort applied as pandas' nargsort
-    applies it for sort_values(ascending=False), so that ties keep the order pandas gave them."""
-    v = np.asarray(values, dtype=float)
-    missing = np.isnan(v)
-    idx = np.arange(len(v))
-    present, at = v[~missing][::-1], idx[~missing][::-1]
-    return np.concatenate([at[present.argsort(kind="quicksort")][::-1], idx[missing]]).tolist()
 
 
 def _per_region(rows: pd.DataFrame) -> dict[str, list]:

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from core import schema
 from core.scope import Scope
 from data_access.base import (
-    as_float, child_level, memoize_in_region, read_df, region_names, resolve_region, under,
+    as_float, child_level, descending_order, memoize_in_region, read_df, read_rows, region_names, resolve_region,
+    under,
 )
 from data_access.cache import memoize
 from data_access.complaints import complaint_funnel
@@ -87,15 +88,17 @@ def subregions(scope: Scope, region: str | None = None, year: int | None = None,
     if year:
         cstmt = cstmt.where(C.c.period >= f"{int(year)}-01", C.c.period <= f"{int(year)}-12")
     cp = cstmt.subquery("c")
-    df = read_df(select(r, an.c.flagged_payments, an.c.an_n, cp.c.complaints)
-                 .select_from(r.outerjoin(an, an.c.region_code == r.c.region_code)
-                              .outerjoin(cp, cp.c.region_code == r.c.region_code))
-                 .order_by(r.c.region_code))
-    if df.empty:
+    stmt = (select(r, an.c.flagged_payments, an.c.an_n, cp.c.complaints)
+            .select_from(r.outerjoin(an, an.c.region_code == r.c.region_code)
+                         .outerjoin(cp, cp.c.region_code == r.c.region_code))
+            .order_by(r.c.region_code))
+    rows = read_rows(stmt)
+    if not rows:
         return pd.DataFrame(columns=cols)
-    # the metrics over the records in plain Python (a few dozen sub-regions; pandas' per-column work was
-    # most of the call)
-    recs = df.to_dict("records")
+    # the metrics over the rows in plain Python (a few dozen sub-regions; a frame, its records, another frame
+    # and its sort were most of the call)
+    keys = [c.name for c in stmt.selected_columns]
+    recs = [dict(zip(keys, row)) for row in rows]
     names = region_names([r["region_code"] for r in recs])
     num, nan = as_float, math.nan
     for r in recs:
@@ -107,5 +110,5 @@ def subregions(scope: Scope, region: str | None = None, year: int | None = None,
         r["complaints"] = 0 if math.isnan(c) else int(c)
         r["complaints_per_10k"] = r["complaints"] / pop * 10000 if pop > 0 else nan
         r["name"] = names.get(r["region_code"], r["region_code"])
-    out = pd.DataFrame(recs, columns=cols)
-    return out.sort_values("paid_amount", ascending=False).reset_index(drop=True)
+    # paid, largest first, in the order DataFrame.sort_values gave (its quicksort, ties included)
+    return pd.DataFrame([recs[i] for i in descending_order([r["paid_amount"] for r in recs])], columns=cols)
