@@ -21,7 +21,7 @@ from sqlalchemy import and_, func, select
 
 from core import schema
 from core.scope import Scope, normalize_code
-from data_access.base import as_float, in_scope, read_df, region_names, under
+from data_access.base import as_float, in_scope, read_df, read_rows, region_names, under
 from data_access.cache import memoize
 
 RY, C, A, M = schema.agg_region_year, schema.agg_complaints, schema.agg_anomaly, schema.agg_pay_month
@@ -81,8 +81,8 @@ def years(scope: Scope, county: str | None = None) -> list[int]:
     code = resolve_county(scope, county)
     if code is None:
         return []
-    df = read_df(select(RY.c.year).where(_where(RY.c.region_code, scope, code), RY.c.level == "township").distinct())
-    return sorted(int(y) for y in df["year"])
+    return sorted(int(y) for (y,) in read_rows(select(RY.c.year).where(_where(RY.c.region_code, scope, code),
+                                                                     RY.c.level == "township").distinct()))
 
 
 @memoize
@@ -109,15 +109,17 @@ def townships(scope: Scope, county: str | None = None, year=None) -> pd.DataFram
     an = (select(A.c.region_code, A.c.n_payments, A.c.paid_amount.label("an_amount"), A.c.flagged_payments,
                  A.c.flagged_amount)
           .where(_where(A.c.region_code, scope, code), A.c.level == "township")).subquery("a")
-    df = read_df(select(r, cp.c.complaints, cp.c.closed, cp.c.substantiated, an.c.n_payments, an.c.an_amount,
-                        an.c.flagged_payments, an.c.flagged_amount)
-                 .select_from(r.outerjoin(cp, cp.c.region_code == r.c.region_code)
-                              .outerjoin(an, an.c.region_code == r.c.region_code)))
-    if df.empty:
+    stmt = (select(r, cp.c.complaints, cp.c.closed, cp.c.substantiated, an.c.n_payments, an.c.an_amount,
+                   an.c.flagged_payments, an.c.flagged_amount)
+            .select_from(r.outerjoin(cp, cp.c.region_code == r.c.region_code)
+                         .outerjoin(an, an.c.region_code == r.c.region_code)))
+    rows = read_rows(stmt)
+    if not rows:
         return pd.DataFrame(columns=COLS)
-    # the metrics computed over the records in plain Python (a county has ~20 townships: pandas' per-column
-    # conversions and masks were most of the call)
-    recs = df.to_dict("records")
+    # the metrics computed over the rows in plain Python (a county has ~20 townships: a frame, its records and
+    # pandas' per-column conversions and masks were most of the call)
+    keys = [c.name for c in stmt.selected_columns]
+    recs = [dict(zip(keys, row)) for row in rows]
     names = region_names([r["region_code"] for r in recs])
     num = as_float
 
