@@ -27,7 +27,7 @@ from core import schema
 from core.db import reading
 from core.scope import Scope, level_of
 from core.settings import get_settings
-from data_access.base import descending_order, is_missing, read_df, region_names, resolve_region, under
+from data_access.base import descending_order, is_missing, read_df, read_rows, region_names, resolve_region, under
 from data_access.cache import memoize, memoize_in_request
 
 FF, F, AL, FR = schema.agg_fund_flow, schema.funds, schema.allocations, schema.agg_fund_region
@@ -149,17 +149,15 @@ def _flow_under(scope: Scope, codes: tuple | None, category, year_from, year_to)
         return _no_nodes(out)
     day = as_of(scope)
     if codes:
-        rows, edges, pi = _per_fund(list(codes), root, day)
+        rows, (e_from, e_to, e_amt), pi = _per_fund(list(codes), root, day)
     else:
-        rows, edges, pi = _grouped(root, category, year_from, year_to)
+        rows, (e_from, e_to, e_amt), pi = _grouped(root, category, year_from, year_to)
     out["paid_inside_all"] = pi
-    if rows.empty:
+    if len(rows["region_code"]) == 0:
         return _no_nodes(out)
     # inflow from outside the root's subtree (the root's own inflow, and direct allocations past it), in
     # plain Python over the edges (pandas' string ops, groupby and masks cost ~5 ms a county)
     pref = _prefix(root)
-    e_from, e_to = edges["from_code"].tolist(), edges["to_code"].tolist()
-    e_amt = edges["amount"].astype(float).tolist() if len(edges) else []
     outside: dict[str, list[float]] = {}
     for i, (fc, tc, a) in enumerate(zip(e_from, e_to, e_amt)):
         if not (isinstance(fc, str) and fc.startswith(pref)):
@@ -198,17 +196,19 @@ SUMMED = ["in_amount", "budget", "passed_on", "paid", "ledger", "left", "retaine
 _NODE_TYPES = {**dict.fromkeys(["from_outside", *SUMMED], float), "r12": bool}
 
 
-def _per_region(rows: pd.DataFrame) -> dict[str, list]:
+def _per_region(rows: pd.DataFrame | dict[str, list]) -> dict[str, list]:
     """One row per region, by code, as columns of lists: the amounts (floats) summed over funds and years,
     the level, r12 if any row has it. (One grouped sum: pandas' named aggregation of ten columns cost
-    ~10 ms a call at province scale; a region per row, the common case, needs no frame at all.)"""
+    ~10 ms a call at province scale; a region per row, the common case, needs no frame at all.) ``rows``: a
+    frame, or its columns as lists (amounts as floats, r12 as bools)."""
     names = ("region_code", "level", *SUMMED, "r12")
-    if rows["region_code"].is_unique:
-        cols = {c: rows[c].tolist() for c in names}
+    lists = isinstance(rows, dict)
+    if (len(set(rows["region_code"])) == len(rows["region_code"])) if lists else rows["region_code"].is_unique:
+        cols = {c: (rows[c] if lists else rows[c].tolist()) for c in names}
         order = sorted(range(len(cols["region_code"])), key=cols["region_code"].__getitem__)
         out = {c: [v[i] for i in order] for c, v in cols.items()}
     else:
-        gb = rows.groupby("region_code", sort=True)
+        gb = (pd.DataFrame(rows) if lists else rows).groupby("region_code", sort=True)
         g = gb[SUMMED].sum()
         g.insert(0, "level", gb["level"].first())
         g["r12"] = gb["r12"].any()
@@ -220,7 +220,7 @@ def _per_region(rows: pd.DataFrame) -> dict[str, list]:
     return out
 
 
-def _per_fund(codes: list[str], root: str, day) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+def _per_fund(codes: list[str], root: str, day) -> tuple[pd.DataFrame, tuple, float]:
     """One fund item: its agg_fund_flow rows under the root, derived per fund (pipeline.rollups.flow_node_rows)."""
     from pipeline.rollups import flow_node_rows
     meta = _fund_meta(codes)
@@ -234,12 +234,19 @@ def _per_fund(codes: list[str], root: str, day) -> tuple[pd.DataFrame, pd.DataFr
             .group_by(AL.c.from_region_code, AL.c.to_region_code))
     if day is not None:
         stmt = stmt.where(AL.c.allocated_date <= day)
-    return rows, read_df(stmt), _paid_inside(codes, root)
+    edges = read_df(stmt)
+    return rows, _edge_lists(edges), _paid_inside(codes, root)
 
 
-def _grouped(root: str, category, year_from, year_to) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+def _edge_lists(edges: pd.DataFrame) -> tuple[list, list, list[float]]:
+    return (edges["from_code"].tolist(), edges["to_code"].tolist(),
+            edges["amount"].astype(float).tolist() if len(edges) else [])
+
+
+def _grouped(root: str, category, year_from, year_to) -> tuple[dict[str, list], tuple, float]:
     """All funds, a category, a range of years: the same rows already summed per (category, year, region)
-    by the roll-up (agg_fund_flow_group, agg_flow_edge_group), one row per region and year."""
+    by the roll-up (agg_fund_flow_group, agg_flow_edge_group), one row per region and year, as columns of
+    lists (a county's ~200 rows: two frames and their conversions cost ~2 ms)."""
     cat = category if category else "*"
     a, b = _int(year_from), _int(year_to)
     if a is not None and b is not None and a > b:
@@ -252,15 +259,18 @@ def _grouped(root: str, category, year_from, year_to) -> tuple[pd.DataFrame, pd.
     if b is not None:
         conds.append(FG.c.year <= b)
         econds.append(EG.c.year <= b)
-    rows = read_df(select(FG.c.region_code, FG.c.level, FG.c.in_amount, FG.c.budget, FG.c.passed_on, FG.c.paid,
-                          FG.c.ledger, FG.c.left_amount.label("left"), FG.c.retained, FG.c.pending, FG.c.r12).where(*conds))
-    # (only the columns not already float: astype copies even when there is nothing to convert)
-    to_float = {c: float for c in SUMMED if rows[c].dtype != "float64"}
-    if to_float:
-        rows = rows.astype(to_float)
-    rows["r12"] = rows["r12"].fillna(False).astype(bool)
-    edges = read_df(select(EG.c.from_code, EG.c.to_code, func.sum(EG.c.amount).label("amount"))
-                    .where(*econds).group_by(EG.c.from_code, EG.c.to_code))
+    got = read_rows(select(FG.c.region_code, FG.c.level, FG.c.in_amount, FG.c.budget, FG.c.passed_on, FG.c.paid,
+                           FG.c.ledger, FG.c.left_amount.label("left"), FG.c.retained, FG.c.pending, FG.c.r12)
+                    .where(*conds))
+    names = ("region_code", "level", *SUMMED, "r12")
+    cols = dict(zip(names, map(list, zip(*got)))) if got else {c: [] for c in names}
+    for c in SUMMED:                                       # (as astype(float): a missing amount is NaN)
+        cols[c] = [math.nan if v is None else float(v) for v in cols[c]]
+    cols["r12"] = [False if v is None else bool(v) for v in cols["r12"]]
+    edge_rows = read_rows(select(EG.c.from_code, EG.c.to_code, func.sum(EG.c.amount).label("amount"))
+                          .where(*econds).group_by(EG.c.from_code, EG.c.to_code))
+    edges = ([r[0] for r in edge_rows], [r[1] for r in edge_rows],
+             [math.nan if r[2] is None else float(r[2]) for r in edge_rows])
     # (a from_code of "" is an allocation from outside the root, as None: flow() treats both the same)
     # payments inside the root of those funds (a fund paid there has a row at every level above, so it is
     # one of the viewer's funds: no list of fund codes needed)
@@ -268,7 +278,7 @@ def _grouped(root: str, category, year_from, year_to) -> tuple[pd.DataFrame, pd.
     pconds += ([F.c.year >= a] if a is not None else []) + ([F.c.year <= b] if b is not None else [])
     pi = read_df(select(func.sum(FR.c.paid_inside)).select_from(FR.join(F, F.c.fund_code == FR.c.fund_code))
                  .where(*pconds))
-    return rows, edges, float(pi.iloc[0, 0] or 0.0)
+    return cols, edges, float(pi.iloc[0, 0] or 0.0)
 
 
 def _paid_inside(codes: list[str], root: str) -> float:
