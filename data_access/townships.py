@@ -164,11 +164,9 @@ def monthly(scope: Scope, county: str | None = None, year=None) -> pd.DataFrame:
     # the two reads joined on (township, month) in plain Python (an outer merge and two conversions of a
     # few hundred rows cost more than the reads)
     out: dict[tuple, list] = {}
-    pf = read_df(p)
-    for code, period, amount in zip(pf["region_code"].tolist(), pf["period"].tolist(), pf["paid_amount"].tolist()):
+    for code, period, amount in read_rows(p):
         out[(code, period)] = [0.0 if amount is None else float(amount), 0]
-    cf = read_df(c)
-    for code, period, n in zip(cf["region_code"].tolist(), cf["period"].tolist(), cf["complaints"].tolist()):
+    for code, period, n in read_rows(c):
         out.setdefault((code, period), [0.0, 0])[1] = 0 if n is None else int(n)
     if not out:
         return pd.DataFrame(columns=cols)
