@@ -25,7 +25,7 @@ from core import schema
 from core.db import reading
 from core.scope import Scope, normalize_code
 from core.settings import get_settings
-from data_access.base import memoize_in_region, read_df, region_names, resolve_region, under
+from data_access.base import memoize_in_region, read_rows, region_names, resolve_region, under
 from data_access.cache import memoize
 
 LETTERS = "ABCDEF"
@@ -183,8 +183,8 @@ def years(scope: Scope) -> list[int]:
     if scope is None or scope.is_empty:
         return []
     A = schema.agg_indicators
-    df = read_df(select(A.c.year).where(A.c.region_code == scope.region_code).distinct().order_by(A.c.year))
-    return [int(y) for y in df["year"]]
+    return [int(y) for (y,) in read_rows(select(A.c.year).where(A.c.region_code == scope.region_code)
+                                         .distinct().order_by(A.c.year))]
 
 
 @memoize_in_region

@@ -22,8 +22,8 @@ T = schema.agg_region_year
 def years(scope: Scope) -> list[int]:
     if scope is None or scope.is_empty:
         return []
-    df = read_df(select(T.c.year).where(T.c.region_code == scope.region_code).distinct().order_by(T.c.year))
-    return [int(y) for y in df["year"]]
+    return [int(y) for (y,) in read_rows(select(T.c.year).where(T.c.region_code == scope.region_code)
+                                         .distinct().order_by(T.c.year))]
 
 
 @memoize_in_region
@@ -37,7 +37,7 @@ def kpis(scope: Scope, region: str | None = None, year: int | None = None) -> di
                   func.max(T.c.households)).where(T.c.region_code == code)
     if year:
         stmt = stmt.where(T.c.year == int(year))
-    with_row = read_df(stmt).iloc[0].tolist()
+    with_row = read_rows(stmt)[0]
     keys = ("funds_disclosed", "n_funds", "allocated_in", "paid_amount", "n_payments", "households_reached", "households")
     out = {k: (float(v) if v is not None else 0.0) for k, v in zip(keys, with_row)}
     out["region"] = code
