@@ -57,7 +57,8 @@ def render(state):
         return msg, e, "", e, [], table_columns(s["metric"], lang), [], None, []
     crumbs = meta.breadcrumb(scope, county) or meta.breadcrumb(scope, None)
     fs = fences(df)
-    fence_lines = [html.Div([html.B(t(f"townships.metric.{m}", lang) + "："), fence_text(m, fs[m], lang)])
+    fence_lines = [html.Div([html.B(t("townships.fence_label", lang, metric=t(f"townships.metric.{m}", lang))),
+                             fence_text(m, fs[m], lang)])
                    for m in METRICS]
     counties = [{"label": c["name"], "value": c["code"]} for c in townships.counties(scope)]
     years = [{"label": str(y), "value": y} for y in townships.years(scope, county)]

@@ -101,6 +101,18 @@ def test_every_township_side_by_side(county, dash_app):
     assert r["townships-grid"]["rowData"][0]["rank"] == 1
 
 
+def test_fence_lines_in_english_read_as_english(county, dash_app):
+    """Found in a screenshot: the English fence lines had the Chinese full-width colon after each metric."""
+    county.set_cookie("lang", "en")
+    try:
+        r = render(county, dash_app, {"year": 2023, "metric": "complaints_per_10k"})
+    finally:
+        county.delete_cookie("lang")
+    fences = json.dumps(r["townships-fences"]["children"], ensure_ascii=False)
+    assert "Complaints per 10,000 residents: " in fences
+    assert "：" not in fences and "（" not in fences
+
+
 def test_tukey_fences_and_outliers(county, dash_app):
     r = render(county, dash_app, {"year": 2023, "metric": "complaints_per_10k"})
     # complaints per 10,000: 10, 5, 0, 60, 0 -> Q1 0, Q3 10, IQR 10, fences -15 and 25: 井头镇 is high

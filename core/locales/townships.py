@@ -17,6 +17,7 @@ MESSAGES = {
     "townships.fence": ("下界 {low}（Q1 {q1}，Q3 {q3}）上界 {high}",
                         "low {low} (Q1 {q1}, Q3 {q3}) high {high}"),
     "townships.fence_none": ("乡镇少于 4 个，不计算离群界限", "fewer than 4 townships: no fences"),
+    "townships.fence_label": ("{metric}：", "{metric}: "),
     "townships.fence_low": ("下界 {value}", "low fence {value}"),
     "townships.fence_high": ("上界 {value}", "high fence {value}"),
     "townships.outlier_high": ("{metric}偏高", "{metric} high"),
