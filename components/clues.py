@@ -104,7 +104,8 @@ def precision_table(df: pd.DataFrame, lang: str):
     body = []
     for rule, clues, confirmed, dismissed, precision, thresholds in zip(
             *(df[c].tolist() for c in ("rule", "clues", "confirmed", "dismissed", "precision", "thresholds"))):
-        th = ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in (thresholds or {}).items())
+        th = ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}"
+                       for k, v in (thresholds or {}).items())
         body.append(html.Tr([html.Td(rule_label(rule, lang)), html.Td(count(clues)), html.Td(count(confirmed)),
                              html.Td(count(dismissed)),
                              html.Td(pct(precision, 0) if precision is not None else t("clues.prec.undecided", lang)),

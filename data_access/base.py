@@ -68,6 +68,14 @@ def read_rows(stmt, engine=None) -> list[tuple]:
         return [tuple(r) for r in conn.execute(stmt)]
 
 
+def read_records(stmt, engine=None) -> list[dict]:
+    """The rows of ``stmt`` as dicts by column name (``read_rows`` for a function that works on named fields)."""
+    with reading(engine) as conn:
+        res = conn.execute(stmt)
+        keys = list(res.keys())
+        return [dict(zip(keys, r)) for r in res]
+
+
 def descending_order(values: list[float]) -> list[int]:
     """Positions by value, largest first, missing last: numpy's quicksort applied as pandas' nargsort
     applies it for sort_values(ascending=False), so that ties keep the order pandas gave them."""

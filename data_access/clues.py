@@ -439,7 +439,7 @@ def person_groups(scope: Scope, region: str | None = None, limit: int = 200) -> 
                                                       C.c.id_number.isnot(None)))
     if not rows:
         return pd.DataFrame(columns=cols)
-    return _group_frame(_groups(rows, "id_number", scope, limit), "id_number", cols)
+    return _group_frame(_groups(rows, "id_number", scope, limit), cols)
 
 
 @memoize_in_region
@@ -461,7 +461,7 @@ def project_groups(scope: Scope, region: str | None = None, limit: int = 200) ->
                            .where(P.c.project_code.in_([g["project_code"] for g in groups]))))
     for g in groups:
         g["project_name"] = names.get(g["project_code"], math.nan)      # (as Series.map gives a code without a name)
-    return _group_frame(groups, "project_code", cols)
+    return _group_frame(groups, cols)
 
 
 def group_priority(amount: float, n_rules: int) -> float:
@@ -516,7 +516,7 @@ def _groups(rows: list[tuple], key: str, scope: Scope, limit: int) -> list[dict]
     return out
 
 
-def _group_frame(groups: list[dict], key: str, cols: list[str]) -> pd.DataFrame:
+def _group_frame(groups: list[dict], cols: list[str]) -> pd.DataFrame:
     return pd.DataFrame(groups, columns=cols) if groups else pd.DataFrame(columns=cols)
 
 

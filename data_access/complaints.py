@@ -32,7 +32,8 @@ from core import schema
 from core.db import reading
 from core.scope import Scope, level_of
 from data_access.base import (
-    child_level, in_scope, is_missing, memoize_in_region, read_df, read_rows, region_names, resolve_region, under,
+    child_level, in_scope, is_missing, memoize_in_region, read_df, read_records, read_rows, region_names,
+    resolve_region, under,
 )
 from data_access.cache import memoize
 
@@ -153,7 +154,8 @@ def _population(codes) -> dict[str, float]:
         got = read_rows(select(R.c.code, R.c.population).where(R.c.code.in_(missing[i:i + 900])))
         out.update({r: float(p) for r, p in got if p is not None and pd.notna(p) and p > 0})
     for c in [c for c in missing if c not in out and level_of(c) != "village"]:
-        p = read_rows(select(func.sum(R.c.population).label("pop")).where(under(R.c.code, c), R.c.level == "village"))[0][0]
+        p = read_rows(select(func.sum(R.c.population).label("pop"))
+                      .where(under(R.c.code, c), R.c.level == "village"))[0][0]
         if p is not None and pd.notna(p) and p > 0:
             out[c] = float(p)
     return out
@@ -249,13 +251,10 @@ def subregions(scope: Scope, region: str | None, period_from: str | None, period
     stmt = (select(C.c.region_code, *[func.sum(C.c[c]).label(c) for c in SUMS])
             .where(under(C.c.region_code, code), in_scope(C.c.region_code, scope), C.c.level == level)
             .group_by(C.c.region_code))
-    stmt = _agg_where(stmt, period_from, period_to)
-    got = read_rows(stmt)
-    if not got:
+    recs = read_records(_agg_where(stmt, period_from, period_to))
+    if not recs:
         return pd.DataFrame(columns=cols)
     # plain Python over the sub-regions (a few dozen): pandas' per-step overhead was most of the call
-    keys = [c.name for c in stmt.selected_columns]
-    recs = [dict(zip(keys, row)) for row in got]
     for r in recs:
         for c in COUNTS:
             r[c] = int(r[c] or 0)

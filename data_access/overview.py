@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from core import schema
 from core.scope import Scope
 from data_access.base import (
-    as_float, child_level, descending_order, memoize_in_region, read_df, read_rows, region_names, resolve_region,
+    as_float, child_level, descending_order, memoize_in_region, read_df, read_records, read_rows, region_names,
+    resolve_region,
     under,
 )
 from data_access.cache import memoize
@@ -92,13 +93,11 @@ def subregions(scope: Scope, region: str | None = None, year: int | None = None,
             .select_from(r.outerjoin(an, an.c.region_code == r.c.region_code)
                          .outerjoin(cp, cp.c.region_code == r.c.region_code))
             .order_by(r.c.region_code))
-    rows = read_rows(stmt)
-    if not rows:
+    recs = read_records(stmt)
+    if not recs:
         return pd.DataFrame(columns=cols)
     # the metrics over the rows in plain Python (a few dozen sub-regions; a frame, its records, another frame
     # and its sort were most of the call)
-    keys = [c.name for c in stmt.selected_columns]
-    recs = [dict(zip(keys, row)) for row in rows]
     names = region_names([r["region_code"] for r in recs])
     num, nan = as_float, math.nan
     for r in recs:

@@ -21,7 +21,7 @@ from sqlalchemy import and_, func, select
 
 from core import schema
 from core.scope import Scope, normalize_code
-from data_access.base import as_float, in_scope, read_df, read_rows, region_names, under
+from data_access.base import as_float, in_scope, read_df, read_records, read_rows, region_names, under
 from data_access.cache import memoize
 
 RY, C, A, M = schema.agg_region_year, schema.agg_complaints, schema.agg_anomaly, schema.agg_pay_month
@@ -113,13 +113,11 @@ def townships(scope: Scope, county: str | None = None, year=None) -> pd.DataFram
                    an.c.flagged_payments, an.c.flagged_amount)
             .select_from(r.outerjoin(cp, cp.c.region_code == r.c.region_code)
                          .outerjoin(an, an.c.region_code == r.c.region_code)))
-    rows = read_rows(stmt)
-    if not rows:
+    recs = read_records(stmt)
+    if not recs:
         return pd.DataFrame(columns=COLS)
     # the metrics computed over the rows in plain Python (a county has ~20 townships: a frame, its records and
     # pandas' per-column conversions and masks were most of the call)
-    keys = [c.name for c in stmt.selected_columns]
-    recs = [dict(zip(keys, row)) for row in rows]
     names = region_names([r["region_code"] for r in recs])
     num = as_float
 

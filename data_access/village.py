@@ -25,7 +25,7 @@ from core import schema
 from core.idnumber import mask_id, mask_name
 from core.scope import Scope, level_of, normalize_code
 from core.settings import get_settings
-from data_access.base import in_scope, read_df, read_rows, region_names
+from data_access.base import in_scope, read_df, read_records, read_rows, region_names
 from data_access.cache import memoize
 
 L = schema.ledger
@@ -109,12 +109,11 @@ def summary(scope: Scope, village) -> dict | None:
     code = village_code(scope, village)
     if code is None:
         return None
-    stmt = (select(func.sum(T.c.ledger_income).label("income"), func.sum(T.c.ledger_expense).label("expense"),
-                   func.sum(T.c.n_ledger).label("n_ledger"), func.sum(T.c.paid_amount).label("paid"),
-                   func.sum(T.c.n_payments).label("n_payments"), func.max(T.c.households).label("households"),
-                   func.count().label("rows"))
-            .where(T.c.region_code == code))
-    r = dict(zip([c.name for c in stmt.selected_columns], read_rows(stmt)[0]))
+    r = read_records(select(func.sum(T.c.ledger_income).label("income"), func.sum(T.c.ledger_expense).label("expense"),
+                            func.sum(T.c.n_ledger).label("n_ledger"), func.sum(T.c.paid_amount).label("paid"),
+                            func.sum(T.c.n_payments).label("n_payments"), func.max(T.c.households).label("households"),
+                            func.count().label("rows"))
+                     .where(T.c.region_code == code))[0]
     if not int(r["rows"] or 0):
         return None
     A = schema.agg_clues
