@@ -29,7 +29,6 @@ import pandas as pd
 from sqlalchemy import delete, exists, false, func, insert, or_, select, true
 
 from core import schema
-from core.db import reading
 from core.scope import Scope, level_of
 from data_access.base import (
     child_level, in_scope, is_missing, memoize_in_region, read_df, read_records, read_rows, region_names,
@@ -171,8 +170,7 @@ def _agg(scope: Scope, period_from: str | None, period_to: str | None) -> list[t
         return []
     stmt = (select(C.c.period, C.c.channel, C.c.category, *[C.c[c] for c in SUMS])
             .where(C.c.region_code == scope.region_code).order_by(C.c.period, C.c.channel, C.c.category))
-    with reading() as conn:
-        return [tuple(r) for r in conn.execute(_agg_where(stmt, period_from, period_to))]
+    return read_rows(_agg_where(stmt, period_from, period_to))
 
 
 def _sums(rows) -> list:
