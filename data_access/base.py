@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, false, select
+from sqlalchemy import and_, bindparam, false, select
 from sqlalchemy.sql import ColumnElement
 
 from core import schema
@@ -29,6 +29,49 @@ def in_scope(column, scope: Scope) -> ColumnElement:
 def under(column, region_code: str) -> ColumnElement:
     p = prefix_of(region_code)
     return and_(column >= p.ljust(12, "0"), column < prefix_upper(p).ljust(12, "0"))
+
+
+# --- statements built once ---------------------------------------------------------------------------
+# A statement built for each call costs more than running it: building a three-way join of roll-ups took
+# ~0.7 ms and its cache key ~0.25 ms, against ~0.3 ms to execute it on PostgreSQL when built once with bound
+# parameters (SQLAlchemy remembers a statement's cache key on the statement). The hottest reads are built
+# once per shape (``statement``) with their regions as parameters: ``under_param`` / ``in_scope_param``
+# in the statement, ``bounds`` / ``scope_bounds`` for the values.
+_STATEMENTS: dict[tuple, object] = {}
+
+
+def statement(key: tuple, build):
+    """The statement ``build()`` makes, built once per process for ``key`` (its shape: module, name and
+    whatever changes the SQL text, never a value that belongs in a parameter)."""
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        stmt = _STATEMENTS[key] = build()
+    return stmt
+
+
+def under_param(column, name: str = "region") -> ColumnElement:
+    """``column`` lies under the region given as the parameters ``{name}_lo`` / ``{name}_hi`` (``bounds``)."""
+    return and_(column >= bindparam(f"{name}_lo"), column < bindparam(f"{name}_hi"))
+
+
+def in_scope_param(column) -> ColumnElement:
+    """``in_scope`` as parameters (``scope_bounds``): deny by default holds, since an empty scope's bounds
+    are the empty range."""
+    return under_param(column, "scope")
+
+
+def bounds(region_code: str, name: str = "region") -> dict[str, str]:
+    p = prefix_of(region_code)
+    return {f"{name}_lo": p.ljust(12, "0"), f"{name}_hi": prefix_upper(p).ljust(12, "0")}
+
+
+def scope_bounds(scope: Scope) -> dict[str, str]:
+    """The values of ``in_scope_param``: the scope's range, or an empty range (no code is >= "" and < "")
+    for an empty scope."""
+    if scope is None or scope.is_empty:
+        return {"scope_lo": "", "scope_hi": ""}
+    p = scope.prefix
+    return {"scope_lo": p.ljust(12, "0"), "scope_hi": prefix_upper(p).ljust(12, "0")}
 
 
 def resolve_region(scope: Scope, region: str | None) -> str | None:
@@ -70,24 +113,24 @@ def _all_tuples(res) -> list[tuple]:
     return [tuple(r) for r in res.fetchall()]
 
 
-def read_df(stmt, engine=None) -> pd.DataFrame:
+def read_df(stmt, engine=None, params: dict | None = None) -> pd.DataFrame:
     with reading(engine) as conn:
-        res = conn.execute(stmt)
+        res = conn.execute(stmt, params)
         keys = list(res.keys())
         return pd.DataFrame(_all_tuples(res), columns=keys)
 
 
-def read_rows(stmt, engine=None) -> list[tuple]:
+def read_rows(stmt, engine=None, params: dict | None = None) -> list[tuple]:
     """The rows of ``stmt`` as tuples, for a function that computes over a few dozen rows in plain Python
     (a frame's construction and per-column ``tolist`` cost more than the read at that size)."""
     with reading(engine) as conn:
-        return _all_tuples(conn.execute(stmt))
+        return _all_tuples(conn.execute(stmt, params))
 
 
-def read_records(stmt, engine=None) -> list[dict]:
+def read_records(stmt, engine=None, params: dict | None = None) -> list[dict]:
     """The rows of ``stmt`` as dicts by column name (``read_rows`` for a function that works on named fields)."""
     with reading(engine) as conn:
-        res = conn.execute(stmt)
+        res = conn.execute(stmt, params)
         keys = list(res.keys())
         return [dict(zip(keys, r)) for r in _all_tuples(res)]
 

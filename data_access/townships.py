@@ -17,11 +17,12 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 
 from core import schema
 from core.scope import Scope, normalize_code
-from data_access.base import as_float, in_scope, read_df, read_records, read_rows, region_names, under
+from data_access.base import (as_float, bounds, in_scope, in_scope_param, read_df, read_records, read_rows, region_names,
+                              scope_bounds, statement, under_param)
 from data_access.cache import memoize
 
 RY, C, A, M = schema.agg_region_year, schema.agg_complaints, schema.agg_anomaly, schema.agg_pay_month
@@ -71,9 +72,17 @@ def resolve_county(scope: Scope, county: str | None) -> str | None:
     return own[0]["code"]
 
 
-def _where(col, scope: Scope, county: str):
-    """Inside the county AND inside the viewer's scope (deny by default)."""
-    return and_(under(col, county), in_scope(col, scope))
+def _where(col):
+    """Inside the county (the parameters ``county_lo``/``county_hi``) AND inside the viewer's scope (deny by
+    default): the statements below are built once, their values given by ``_params``."""
+    return and_(under_param(col, "county"), in_scope_param(col))
+
+
+def _params(scope: Scope, county: str, year: int | None = None) -> dict:
+    out = {**bounds(county, "county"), **scope_bounds(scope)}
+    if year:
+        out.update(year=year, month_from=f"{year}-01", month_to=f"{year}-12")
+    return out
 
 
 @memoize
@@ -81,8 +90,9 @@ def years(scope: Scope, county: str | None = None) -> list[int]:
     code = resolve_county(scope, county)
     if code is None:
         return []
-    return sorted(int(y) for (y,) in read_rows(select(RY.c.year).where(_where(RY.c.region_code, scope, code),
-                                                                     RY.c.level == "township").distinct()))
+    stmt = statement(("townships.years",), lambda: select(RY.c.year).where(_where(RY.c.region_code),
+                                                                          RY.c.level == "township").distinct())
+    return sorted(int(y) for (y,) in read_rows(stmt, params=_params(scope, code)))
 
 
 @memoize
@@ -93,27 +103,8 @@ def townships(scope: Scope, county: str | None = None, year=None) -> pd.DataFram
         return pd.DataFrame(columns=COLS)
     year = _year(year)
     # the three roll-ups joined in one statement: one read instead of three, no pandas merges (11 -> 8 ms cold)
-    r = (select(RY.c.region_code, func.sum(RY.c.allocated_in).label("allocated_in"),
-                func.sum(RY.c.paid_amount).label("paid_amount"), func.max(RY.c.households).label("households"),
-                func.max(RY.c.population).label("population"))
-         .where(_where(RY.c.region_code, scope, code), RY.c.level == "township").group_by(RY.c.region_code))
-    if year:
-        r = r.where(RY.c.year == year)
-    r = r.subquery("r")
-    cstmt = (select(C.c.region_code, func.sum(C.c.received).label("complaints"), func.sum(C.c.closed).label("closed"),
-                    func.sum(C.c.substantiated).label("substantiated"))
-             .where(_where(C.c.region_code, scope, code), C.c.level == "township").group_by(C.c.region_code))
-    if year:
-        cstmt = cstmt.where(C.c.period >= f"{year}-01", C.c.period <= f"{year}-12")
-    cp = cstmt.subquery("c")
-    an = (select(A.c.region_code, A.c.n_payments, A.c.paid_amount.label("an_amount"), A.c.flagged_payments,
-                 A.c.flagged_amount)
-          .where(_where(A.c.region_code, scope, code), A.c.level == "township")).subquery("a")
-    stmt = (select(r, cp.c.complaints, cp.c.closed, cp.c.substantiated, an.c.n_payments, an.c.an_amount,
-                   an.c.flagged_payments, an.c.flagged_amount)
-            .select_from(r.outerjoin(cp, cp.c.region_code == r.c.region_code)
-                         .outerjoin(an, an.c.region_code == r.c.region_code)))
-    recs = read_records(stmt)
+    stmt = statement(("townships.townships", bool(year)), lambda: _townships_stmt(bool(year)))
+    recs = read_records(stmt, params=_params(scope, code, year))
     if not recs:
         return pd.DataFrame(columns=COLS)
     # the metrics computed over the rows in plain Python (a county has ~20 townships: a frame, its records and
@@ -144,6 +135,40 @@ def townships(scope: Scope, county: str | None = None, year=None) -> pd.DataFram
     return pd.DataFrame(recs, columns=COLS)
 
 
+def _townships_stmt(by_year: bool):
+    r = (select(RY.c.region_code, func.sum(RY.c.allocated_in).label("allocated_in"),
+                func.sum(RY.c.paid_amount).label("paid_amount"), func.max(RY.c.households).label("households"),
+                func.max(RY.c.population).label("population"))
+         .where(_where(RY.c.region_code), RY.c.level == "township").group_by(RY.c.region_code))
+    if by_year:
+        r = r.where(RY.c.year == bindparam("year"))
+    r = r.subquery("r")
+    cstmt = (select(C.c.region_code, func.sum(C.c.received).label("complaints"), func.sum(C.c.closed).label("closed"),
+                    func.sum(C.c.substantiated).label("substantiated"))
+             .where(_where(C.c.region_code), C.c.level == "township").group_by(C.c.region_code))
+    if by_year:
+        cstmt = cstmt.where(C.c.period >= bindparam("month_from"), C.c.period <= bindparam("month_to"))
+    cp = cstmt.subquery("c")
+    an = (select(A.c.region_code, A.c.n_payments, A.c.paid_amount.label("an_amount"), A.c.flagged_payments,
+                 A.c.flagged_amount)
+          .where(_where(A.c.region_code), A.c.level == "township")).subquery("a")
+    return (select(r, cp.c.complaints, cp.c.closed, cp.c.substantiated, an.c.n_payments, an.c.an_amount,
+                   an.c.flagged_payments, an.c.flagged_amount)
+            .select_from(r.outerjoin(cp, cp.c.region_code == r.c.region_code)
+                         .outerjoin(an, an.c.region_code == r.c.region_code)))
+
+
+def _monthly_stmts(by_year: bool):
+    p = (select(M.c.region_code, M.c.period, func.sum(M.c.amount).label("paid_amount"))
+         .where(_where(M.c.region_code), M.c.level == "township").group_by(M.c.region_code, M.c.period))
+    c = (select(C.c.region_code, C.c.period, func.sum(C.c.received).label("complaints"))
+         .where(_where(C.c.region_code), C.c.level == "township").group_by(C.c.region_code, C.c.period))
+    if by_year:
+        p = p.where(M.c.period >= bindparam("month_from"), M.c.period <= bindparam("month_to"))
+        c = c.where(C.c.period >= bindparam("month_from"), C.c.period <= bindparam("month_to"))
+    return p, c
+
+
 @memoize
 def monthly(scope: Scope, county: str | None = None, year=None) -> pd.DataFrame:
     """Per township and month: paid to households (agg_pay_month) and complaints received (agg_complaints)."""
@@ -152,19 +177,14 @@ def monthly(scope: Scope, county: str | None = None, year=None) -> pd.DataFrame:
     if code is None:
         return pd.DataFrame(columns=cols)
     year = _year(year)
-    p = (select(M.c.region_code, M.c.period, func.sum(M.c.amount).label("paid_amount"))
-         .where(_where(M.c.region_code, scope, code), M.c.level == "township").group_by(M.c.region_code, M.c.period))
-    c = (select(C.c.region_code, C.c.period, func.sum(C.c.received).label("complaints"))
-         .where(_where(C.c.region_code, scope, code), C.c.level == "township").group_by(C.c.region_code, C.c.period))
-    if year:
-        p = p.where(M.c.period >= f"{year}-01", M.c.period <= f"{year}-12")
-        c = c.where(C.c.period >= f"{year}-01", C.c.period <= f"{year}-12")
+    p, c = statement(("townships.monthly", bool(year)), lambda: _monthly_stmts(bool(year)))
+    params = _params(scope, code, year)
     # the two reads joined on (township, month) in plain Python (an outer merge and two conversions of a
     # few hundred rows cost more than the reads)
     out: dict[tuple, list] = {}
-    for code, period, amount in read_rows(p):
+    for code, period, amount in read_rows(p, params=params):
         out[(code, period)] = [0.0 if amount is None else float(amount), 0]
-    for code, period, n in read_rows(c):
+    for code, period, n in read_rows(c, params=params):
         out.setdefault((code, period), [0.0, 0])[1] = 0 if n is None else int(n)
     if not out:
         return pd.DataFrame(columns=cols)

@@ -59,3 +59,33 @@ def test_readers_give_sqlalchemys_values_on_postgresql(pg_url):
     t = _table(MetaData())
     assert all(type(r) is tuple for r in read_rows(select(t.c.id, t.c.day), engine))
 
+
+
+def test_statements_built_once_apply_the_scope_as_parameters(tmp_path):
+    """A statement built once (``statement``) with the region and scope as parameters: each call's values
+    decide the rows, and an empty scope's bounds match nothing (deny by default)."""
+    from core.scope import Scope
+    from data_access.base import bounds, in_scope_param, read_rows, scope_bounds, statement, under_param
+    engine = create_engine(f"sqlite:///{tmp_path / 'probe.sqlite'}")
+    md = MetaData()
+    t = Table("scoped_probe", md, Column("code", String(12), primary_key=True))
+    md.create_all(engine)
+    codes = ["430421100203", "430421100204", "430422100101", "431100000000", "430000000000", "440100000000"]
+    with engine.begin() as conn:
+        conn.execute(t.insert(), [{"code": c} for c in codes])
+    built = []
+
+    def build():
+        built.append(1)
+        return select(t.c.code).where(under_param(t.c.code), in_scope_param(t.c.code)).order_by(t.c.code)
+    key = ("test_read_helpers.scoped_probe",)
+
+    def rows(region, scope):
+        return [r[0] for r in read_rows(statement(key, build), engine,
+                                        params={**bounds(region), **scope_bounds(scope)})]
+    assert rows("430000000000", Scope("430000000000")) == sorted(c for c in codes if c.startswith("43"))
+    assert rows("430000000000", Scope("430421000000")) == ["430421100203", "430421100204"]
+    assert rows("430421000000", Scope("430422000000")) == []           # the region outside the scope
+    assert rows("430000000000", Scope(None)) == []                     # an empty scope sees nothing
+    assert rows("430421100203", Scope("430000000000")) == ["430421100203"]
+    assert len(built) == 1                                             # built once, run five times
