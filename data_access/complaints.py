@@ -26,13 +26,13 @@ import datetime as dt
 import math
 
 import pandas as pd
-from sqlalchemy import delete, exists, false, func, insert, or_, select, true
+from sqlalchemy import bindparam, delete, exists, false, func, insert, or_, select, true
 
 from core import schema
 from core.scope import Scope, level_of
 from data_access.base import (
-    child_level, in_scope, is_missing, memoize_in_region, read_df, read_records, read_rows, region_names,
-    resolve_region, under,
+    bounds, child_level, in_scope, in_scope_param, is_missing, memoize_in_region, read_df, read_records, read_rows,
+    region_names, resolve_region, scope_bounds, statement, under, under_param,
 )
 from data_access.cache import memoize
 
@@ -83,15 +83,6 @@ def period_bounds(period_from: str | None, period_to: str | None) -> tuple[dt.da
     return start, end
 
 
-def _agg_where(stmt, period_from, period_to):
-    a, b = _month(period_from), _month(period_to)
-    if a:
-        stmt = stmt.where(C.c.period >= a)
-    if b:
-        stmt = stmt.where(C.c.period <= b)
-    return stmt
-
-
 def not_about_viewer(scope: Scope):
     """"A complaint about an official is never shown to that official": for a viewer linked to an ID
     number (``scope.person_id``, from users.person_id), no complaint whose recorded subject
@@ -128,11 +119,31 @@ def _typed(df: pd.DataFrame, as_of) -> pd.DataFrame:
     return complaint_timeliness(df, as_of)
 
 
+def _rows_stmt(person: bool, start: bool, end: bool):
+    """``_row_where``'s statement of the public columns, built once per shape (data_access.base.statement):
+    the region, the scope, the viewer's ID number and the dates are parameters."""
+    conds = [in_scope_param(K.c.region_code), under_param(K.c.region_code)]
+    if person:
+        conds.append(~exists().where(S.c.complaint_id == K.c.complaint_id, S.c.id_number == bindparam("person_id")))
+    if start:
+        conds.append(K.c.received_date >= bindparam("start"))
+    if end:
+        conds.append(K.c.received_date < bindparam("end"))
+    return select(*[K.c[c] for c in PUBLIC]).where(*conds)
+
+
 @memoize
 def _rows(scope: Scope, code: str, start=None, end=None) -> pd.DataFrame:
-    """Complaint rows (public columns only) inside ``code`` and the scope, received in [start, end)."""
-    stmt = select(*[K.c[c] for c in PUBLIC]).where(*_row_where(scope, code, start, end))
-    return _typed(read_df(stmt), _as_of(scope))
+    """Complaint rows (public columns only) inside ``code`` and the scope, received in [start, end) (as
+    ``_row_where``: not about the viewer)."""
+    person = bool(scope is not None and scope.person_id)
+    stmt = statement(("complaints._rows", person, start is not None, end is not None),
+                     lambda: _rows_stmt(person, start is not None, end is not None))
+    params = {**scope_bounds(scope), **bounds(code)}
+    if person:
+        params["person_id"] = scope.person_id
+    params.update({k: v for k, v in (("start", start), ("end", end)) if v is not None})
+    return _typed(read_df(stmt, params=params), _as_of(scope))
 
 
 def _population(codes) -> dict[str, float]:
@@ -144,17 +155,23 @@ def _population(codes) -> dict[str, float]:
     T = schema.agg_region_year
     R = schema.regions
     out = {}
+    # (built once, the codes an expanding parameter: data_access.base.statement)
+    by_year = statement(("complaints._population", "agg"), lambda: select(
+        T.c.region_code, func.max(T.c.population).label("pop"))
+        .where(T.c.region_code.in_(bindparam("codes", expanding=True))).group_by(T.c.region_code))
     for i in range(0, len(codes), 900):
-        got = read_rows(select(T.c.region_code, func.max(T.c.population).label("pop"))
-                        .where(T.c.region_code.in_(codes[i:i + 900])).group_by(T.c.region_code))
+        got = read_rows(by_year, params={"codes": codes[i:i + 900]})
         out.update({r: float(p) for r, p in got if p is not None and p > 0})
     missing = [c for c in codes if c not in out]
+    own = statement(("complaints._population", "regions"), lambda: select(R.c.code, R.c.population)
+                    .where(R.c.code.in_(bindparam("codes", expanding=True))))
     for i in range(0, len(missing), 900):
-        got = read_rows(select(R.c.code, R.c.population).where(R.c.code.in_(missing[i:i + 900])))
+        got = read_rows(own, params={"codes": missing[i:i + 900]})
         out.update({r: float(p) for r, p in got if p is not None and pd.notna(p) and p > 0})
+    villages = statement(("complaints._population", "villages"), lambda: select(
+        func.sum(R.c.population).label("pop")).where(under_param(R.c.code), R.c.level == "village"))
     for c in [c for c in missing if c not in out and level_of(c) != "village"]:
-        p = read_rows(select(func.sum(R.c.population).label("pop"))
-                      .where(under(R.c.code, c), R.c.level == "village"))[0][0]
+        p = read_rows(villages, params=bounds(c))[0][0]
         if p is not None and pd.notna(p) and p > 0:
             out[c] = float(p)
     return out
@@ -168,9 +185,16 @@ def _agg(scope: Scope, period_from: str | None, period_to: str | None) -> list[t
     from them in Python: one read instead of five (a county has ~50 rows, the province ~300)."""
     if scope is None or scope.is_empty:
         return []
-    stmt = (select(C.c.period, C.c.channel, C.c.category, *[C.c[c] for c in SUMS])
-            .where(C.c.region_code == scope.region_code).order_by(C.c.period, C.c.channel, C.c.category))
-    return read_rows(_agg_where(stmt, period_from, period_to))
+    a, b = _month(period_from), _month(period_to)
+
+    def build():
+        stmt = select(C.c.period, C.c.channel, C.c.category, *[C.c[c] for c in SUMS]).where(
+            C.c.region_code == bindparam("code"))
+        stmt = stmt.where(C.c.period >= bindparam("month_from")) if a else stmt
+        stmt = stmt.where(C.c.period <= bindparam("month_to")) if b else stmt
+        return stmt.order_by(C.c.period, C.c.channel, C.c.category)
+    params = {"code": scope.region_code, **({"month_from": a} if a else {}), **({"month_to": b} if b else {})}
+    return read_rows(statement(("complaints._agg", bool(a), bool(b)), build), params=params)
 
 
 def _sums(rows) -> list:
@@ -246,10 +270,17 @@ def subregions(scope: Scope, region: str | None, period_from: str | None, period
     level = level or (child_level(code) if code else None)
     if code is None or level is None or LEVELS.index(level) <= LEVELS.index(level_of(code)):
         return pd.DataFrame(columns=cols)
-    stmt = (select(C.c.region_code, *[func.sum(C.c[c]).label(c) for c in SUMS])
-            .where(under(C.c.region_code, code), in_scope(C.c.region_code, scope), C.c.level == level)
-            .group_by(C.c.region_code))
-    recs = read_records(_agg_where(stmt, period_from, period_to))
+    a, b = _month(period_from), _month(period_to)
+
+    def build():
+        stmt = (select(C.c.region_code, *[func.sum(C.c[c]).label(c) for c in SUMS])
+                .where(under_param(C.c.region_code), in_scope_param(C.c.region_code), C.c.level == bindparam("level"))
+                .group_by(C.c.region_code))
+        stmt = stmt.where(C.c.period >= bindparam("month_from")) if a else stmt
+        return stmt.where(C.c.period <= bindparam("month_to")) if b else stmt
+    params = {**bounds(code), **scope_bounds(scope), "level": level, **({"month_from": a} if a else {}),
+              **({"month_to": b} if b else {})}
+    recs = read_records(statement(("complaints.subregions", bool(a), bool(b)), build), params=params)
     if not recs:
         return pd.DataFrame(columns=cols)
     # plain Python over the sub-regions (a few dozen): pandas' per-step overhead was most of the call

@@ -21,13 +21,14 @@ import math
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select, union
+from sqlalchemy import bindparam, func, select, union
 
 from core import schema
 from core.db import reading
 from core.scope import Scope, level_of
 from core.settings import get_settings
-from data_access.base import descending_order, is_missing, read_df, read_rows, region_names, resolve_region, under
+from data_access.base import (bounds, descending_order, is_missing, read_df, read_rows, region_names, resolve_region,
+                              statement, under, under_param)
 from data_access.cache import memoize, memoize_in_request
 
 FF, F, AL, FR = schema.agg_fund_flow, schema.funds, schema.allocations, schema.agg_fund_region
@@ -64,13 +65,16 @@ def fund_options(scope: Scope) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     level = level_of(scope.region_code)
     if level == "province":
-        q = select(F.c.fund_code, F.c.name, F.c.category, F.c.year).subquery()
-    elif level in schema.FUND_REACH_LEVELS and _reach_built():
+        return read_df(statement(("flows.fund_options", "all"), lambda: _fund_options_stmt(
+            select(F.c.fund_code, F.c.name, F.c.category, F.c.year).subquery())))[cols]
+    if level in schema.FUND_REACH_LEVELS and _reach_built():
         # the three ways below, per region, from the roll-up (a city's allocations inside it: ~15k rows read
-        # for each new viewer, 4 ms on PostgreSQL)
+        # for each new viewer, 4 ms on PostgreSQL); built once, the region a parameter
         R = schema.agg_fund_reach
-        q = (select(F.c.fund_code, F.c.name, F.c.category, F.c.year)
-             .where(F.c.fund_code.in_(select(R.c.fund_code).where(R.c.region_code == scope.region_code)))).subquery()
+        stmt = statement(("flows.fund_options", "reach"), lambda: _fund_options_stmt(
+            select(F.c.fund_code, F.c.name, F.c.category, F.c.year)
+            .where(F.c.fund_code.in_(select(R.c.fund_code).where(R.c.region_code == bindparam("code")))).subquery()))
+        return read_df(stmt, params={"code": scope.region_code})[cols]
     else:
         # the three ways a fund reaches the jurisdiction, as one statement (UNION drops the repeats: the
         # same fund row comes from each way that reaches it)
@@ -79,8 +83,11 @@ def fund_options(scope: Scope) -> pd.DataFrame:
         into = F.c.fund_code.in_(select(AL.c.fund_code).where(under(AL.c.to_region_code, scope.region_code)))
         q = union(*(select(F.c.fund_code, F.c.name, F.c.category, F.c.year).where(w)
                     for w in (reached, issued, into))).subquery()
-    return read_df(select(q.c.fund_code, q.c.name, q.c.category, q.c.year)
-                   .order_by(q.c.year.desc(), q.c.fund_code))[cols]
+    return read_df(_fund_options_stmt(q))[cols]
+
+
+def _fund_options_stmt(q):
+    return select(q.c.fund_code, q.c.name, q.c.category, q.c.year).order_by(q.c.year.desc(), q.c.fund_code)
 
 
 @memoize
@@ -251,34 +258,54 @@ def _grouped(root: str, category, year_from, year_to) -> tuple[dict[str, list], 
     a, b = _int(year_from), _int(year_to)
     if a is not None and b is not None and a > b:
         a, b = b, a
-    conds = [FG.c.category == cat, under(FG.c.region_code, root)]
-    econds = [EG.c.category == cat, under(EG.c.to_code, root)]
-    if a is not None:
-        conds.append(FG.c.year >= a)
-        econds.append(EG.c.year >= a)
-    if b is not None:
-        conds.append(FG.c.year <= b)
-        econds.append(EG.c.year <= b)
-    got = read_rows(select(FG.c.region_code, FG.c.level, FG.c.in_amount, FG.c.budget, FG.c.passed_on, FG.c.paid,
-                           FG.c.ledger, FG.c.left_amount.label("left"), FG.c.retained, FG.c.pending, FG.c.r12)
-                    .where(*conds))
+    # the three statements built once per shape (data_access.base.statement), the values as parameters
+    got = read_rows(statement(("flows._grouped", "nodes", a is not None, b is not None),
+                              lambda: _grouped_nodes_stmt(a is not None, b is not None)),
+                    params=_grouped_params(root, cat, a, b))
     names = ("region_code", "level", *SUMMED, "r12")
     cols = dict(zip(names, map(list, zip(*got)))) if got else {c: [] for c in names}
     for c in SUMMED:                                       # (as astype(float): a missing amount is NaN)
         cols[c] = [math.nan if v is None else float(v) for v in cols[c]]
     cols["r12"] = [False if v is None else bool(v) for v in cols["r12"]]
-    edge_rows = read_rows(select(EG.c.from_code, EG.c.to_code, func.sum(EG.c.amount).label("amount"))
-                          .where(*econds).group_by(EG.c.from_code, EG.c.to_code))
+    edge_rows = read_rows(statement(("flows._grouped", "edges", a is not None, b is not None),
+                                    lambda: _grouped_edges_stmt(a is not None, b is not None)),
+                          params=_grouped_params(root, cat, a, b))
     edges = ([r[0] for r in edge_rows], [r[1] for r in edge_rows],
              [math.nan if r[2] is None else float(r[2]) for r in edge_rows])
     # (a from_code of "" is an allocation from outside the root, as None: flow() treats both the same)
     # payments inside the root of those funds (a fund paid there has a row at every level above, so it is
     # one of the viewer's funds: no list of fund codes needed)
-    pconds = [FR.c.region_code == root] + ([F.c.category == category] if category else [])
-    pconds += ([F.c.year >= a] if a is not None else []) + ([F.c.year <= b] if b is not None else [])
-    pi = read_df(select(func.sum(FR.c.paid_inside)).select_from(FR.join(F, F.c.fund_code == FR.c.fund_code))
-                 .where(*pconds))
-    return cols, edges, float(pi.iloc[0, 0] or 0.0)
+    pi = read_rows(statement(("flows._grouped", "paid_inside", bool(category), a is not None, b is not None),
+                             lambda: _paid_inside_stmt(bool(category), a is not None, b is not None)),
+                   params={**_grouped_params(root, category, a, b), "code": root})
+    return cols, edges, float(pi[0][0] or 0.0)
+
+
+def _grouped_params(root: str, category, a: int | None, b: int | None) -> dict:
+    return {**bounds(root), "category": category, **({"year_from": a} if a is not None else {}),
+            **({"year_to": b} if b is not None else {})}
+
+
+def _years(col, a: bool, b: bool) -> list:
+    return ([col >= bindparam("year_from")] if a else []) + ([col <= bindparam("year_to")] if b else [])
+
+
+def _grouped_nodes_stmt(a: bool, b: bool):
+    return (select(FG.c.region_code, FG.c.level, FG.c.in_amount, FG.c.budget, FG.c.passed_on, FG.c.paid,
+                   FG.c.ledger, FG.c.left_amount.label("left"), FG.c.retained, FG.c.pending, FG.c.r12)
+            .where(FG.c.category == bindparam("category"), under_param(FG.c.region_code), *_years(FG.c.year, a, b)))
+
+
+def _grouped_edges_stmt(a: bool, b: bool):
+    return (select(EG.c.from_code, EG.c.to_code, func.sum(EG.c.amount).label("amount"))
+            .where(EG.c.category == bindparam("category"), under_param(EG.c.to_code), *_years(EG.c.year, a, b))
+            .group_by(EG.c.from_code, EG.c.to_code))
+
+
+def _paid_inside_stmt(by_category: bool, a: bool, b: bool):
+    conds = [FR.c.region_code == bindparam("code")] + ([F.c.category == bindparam("category")] if by_category else [])
+    return (select(func.sum(FR.c.paid_inside)).select_from(FR.join(F, F.c.fund_code == FR.c.fund_code))
+            .where(*conds, *_years(F.c.year, a, b)))
 
 
 def _paid_inside(codes: list[str], root: str) -> float:

@@ -14,18 +14,18 @@ Formula (decided here, documented in docs/clues.md):
 """
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from core import schema
 from core.db import reading
 from core.scope import Scope, normalize_code
 from core.settings import get_settings
-from data_access.base import memoize_in_region, read_rows, region_names, resolve_region, under
+from data_access.base import (bounds, in_scope_param, memoize_in_region, read_rows, region_names, resolve_region,
+                              scope_bounds, statement, under_param)
 from data_access.cache import memoize
 
 LETTERS = "ABCDEF"
@@ -160,15 +160,18 @@ _SUMS = ("n_payments", "paid_amount", "flagged_payments", "flagged_amount", "n_e
          *[f"d{i}" for i in range(1, 10)], "complaints", "closed", "substantiated", "lag_n", "lag_days")
 
 
-@functools.lru_cache(maxsize=64)
-def _stmt(year: int | None):
-    """(Built once per year: its 22 labelled sums cost ~0.5 ms to build; statements are immutable.)"""
+def _stmt(by_year: bool, by_level: bool):
+    """The indicators' statement, built once per shape (data_access.base.statement: its 22 labelled sums cost
+    ~0.5 ms to build); the scope, the region, the level and the year are parameters."""
     A = schema.agg_indicators
-    stmt = select(A.c.region_code, *[func.sum(getattr(A.c, c)).label(c) for c in _SUMS],
-                  func.max(A.c.population).label("population")).group_by(A.c.region_code)
-    if year:
-        stmt = stmt.where(A.c.year == int(year))
-    return stmt
+    stmt = (select(A.c.region_code, *[func.sum(getattr(A.c, c)).label(c) for c in _SUMS],
+                   func.max(A.c.population).label("population"))
+            .where(in_scope_param(A.c.region_code)).group_by(A.c.region_code))
+    if by_year:
+        stmt = stmt.where(A.c.year == bindparam("year"))
+    if by_level:
+        return stmt.where(under_param(A.c.region_code), A.c.level == bindparam("level"))
+    return stmt.where(A.c.region_code == bindparam("code"))
 
 
 def _year(year) -> int | None:
@@ -183,8 +186,9 @@ def years(scope: Scope) -> list[int]:
     if scope is None or scope.is_empty:
         return []
     A = schema.agg_indicators
-    return [int(y) for (y,) in read_rows(select(A.c.year).where(A.c.region_code == scope.region_code)
-                                         .distinct().order_by(A.c.year))]
+    stmt = statement(("grades.years",), lambda: select(A.c.year).where(A.c.region_code == bindparam("code"))
+                     .distinct().order_by(A.c.year))
+    return [int(y) for (y,) in read_rows(stmt, params={"code": scope.region_code})]
 
 
 @memoize_in_region
@@ -195,15 +199,12 @@ def region_indicators(scope: Scope, region: str | None = None, level: str | None
     code = resolve_region(scope, region)
     if code is None:
         return pd.DataFrame(columns=["region_code", "name", "grade"])
-    A = schema.agg_indicators
-    from data_access.base import in_scope
-    stmt = _stmt(_year(year)).where(in_scope(A.c.region_code, scope))
-    if level:
-        stmt = stmt.where(under(A.c.region_code, code), A.c.level == level)
-    else:
-        stmt = stmt.where(A.c.region_code == code)
+    y = _year(year)
+    stmt = statement(("grades.region_indicators", bool(y), bool(level)), lambda: _stmt(bool(y), bool(level)))
+    params = {**scope_bounds(scope), **({"year": y} if y else {})}
+    params.update({**bounds(code), "level": level} if level else {"code": code})
     with reading() as conn:
-        res = conn.execute(stmt)
+        res = conn.execute(stmt, params)
         keys, rows = list(res.keys()), sorted(res.fetchall(), key=lambda r: r[0])     # by region_code
     if not rows:
         return pd.DataFrame(columns=["region_code", "name", "grade"])
