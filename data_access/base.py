@@ -74,6 +74,12 @@ def scope_bounds(scope: Scope) -> dict[str, str]:
     return {"scope_lo": p.ljust(12, "0"), "scope_hi": prefix_upper(p).ljust(12, "0")}
 
 
+def like_escaped(s: str) -> str:
+    """``s`` escaped for LIKE with the escape character "/", as SQLAlchemy's ``autoescape=True`` escapes a
+    literal (which a bound parameter cannot take): the statement is then built once with ``escape="/"``."""
+    return s.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
 def resolve_region(scope: Scope, region: str | None) -> str | None:
     """The region to show: the requested one when it is inside the scope, else the scope's own."""
     if scope is None or scope.is_empty:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import (
     and_,
+    bindparam,
     case,
     distinct,
     exists,
@@ -37,7 +38,8 @@ from core.scope import Scope, level_of, normalize_code
 from core.settings import get_settings
 from core.db import reading
 from data_access.base import (
-    as_float, in_scope, is_missing, memoize_in_region, read_df, read_rows, region_names, resolve_region, under,
+    as_float, bounds, in_scope, in_scope_param, is_missing, memoize_in_region, read_df, read_rows, region_names,
+    resolve_region, scope_bounds, statement, under, under_param,
 )
 from data_access.cache import memoize
 
@@ -268,11 +270,19 @@ def filter_options(scope: Scope) -> dict:
     """Rules and funds that have clues in scope (for the filter dropdowns)."""
     if scope is None or scope.is_empty:
         return {"rules": [], "funds": []}
-    rules = read_rows(select(C.c.rule).where(in_scope(C.c.region_code, scope)).distinct().order_by(C.c.rule))
-    funds = read_rows(select(C.c.fund_code, schema.funds.c.name).select_from(
-        C.outerjoin(schema.funds, schema.funds.c.fund_code == C.c.fund_code))
-        .where(in_scope(C.c.region_code, scope), C.c.fund_code.isnot(None)).distinct().order_by(C.c.fund_code))
+    rules_stmt, funds_stmt = statement(("clues.filter_options",), _filter_options_stmts)
+    params = scope_bounds(scope)
+    rules = read_rows(rules_stmt, params=params)
+    funds = read_rows(funds_stmt, params=params)
     return {"rules": [r for (r,) in rules], "funds": [{"code": code, "name": name or code} for code, name in funds]}
+
+
+def _filter_options_stmts():
+    rules = select(C.c.rule).where(in_scope_param(C.c.region_code)).distinct().order_by(C.c.rule)
+    funds = (select(C.c.fund_code, schema.funds.c.name)
+             .select_from(C.outerjoin(schema.funds, schema.funds.c.fund_code == C.c.fund_code))
+             .where(in_scope_param(C.c.region_code), C.c.fund_code.isnot(None)).distinct().order_by(C.c.fund_code))
+    return rules, funds
 
 
 # --- which rules ran -------------------------------------------------------------------------------------
@@ -284,13 +294,12 @@ def rule_status(scope: Scope) -> pd.DataFrame:
     cols = ["rule", "ran", "reason", "examined", "clues", "share", "flood", "in_scope"]
     if scope is None or scope.is_empty:
         return pd.DataFrame(columns=cols)
-    T = schema.rule_runs
+    runs_stmt, in_sc_stmt = statement(("clues.rule_status",), _rule_status_stmts)
     with reading() as conn:
-        runs = conn.execute(select(T.c.rule, T.c.ran, T.c.reason, T.c.examined, T.c.clues).order_by(T.c.rule)).all()
+        runs = conn.execute(runs_stmt).all()
         if not runs:
             return pd.DataFrame(columns=cols)
-        A = schema.agg_clues
-        in_sc = dict(conn.execute(select(A.c.rule, A.c.n_clues).where(A.c.region_code == scope.region_code)).all())
+        in_sc = dict(conn.execute(in_sc_stmt, {"region_code": scope.region_code}).all())
     # plain Python over the ~24 rules (pandas' per-column conversions cost ~5 ms a call)
     flood_share = get_settings().rules.flood_share
 
@@ -305,6 +314,12 @@ def rule_status(scope: Scope) -> pd.DataFrame:
         rows.append((rule, bool(ran), reason, ex, cl, share, bool(ran) and ex > 0 and share > flood_share,
                      0 if n is None or is_missing(n) else int(n)))
     return pd.DataFrame(rows, columns=cols)
+
+
+def _rule_status_stmts():
+    T, A = schema.rule_runs, schema.agg_clues
+    return (select(T.c.rule, T.c.ran, T.c.reason, T.c.examined, T.c.clues).order_by(T.c.rule),
+            select(A.c.rule, A.c.n_clues).where(A.c.region_code == bindparam("region_code")))
 
 
 # --- detail ----------------------------------------------------------------------------------------------
@@ -343,11 +358,9 @@ def _plain(v):
 def _record(table: str, record_id: str) -> dict | None:
     if table == "funds":     # R12: fund_code|region_code
         fund, _, region = str(record_id).partition("|")
-        F, A = schema.funds, schema.agg_fund_region
-        f = read_df(select(F.c.fund_code, F.c.name.label("fund_name"), F.c.category, F.c.year,
-                           F.c.total_amount).where(F.c.fund_code == fund))
-        a = read_df(select(A.c.region_code, A.c.allocated_in, A.c.passed_on, A.c.paid_inside)
-                    .where(A.c.fund_code == fund, A.c.region_code == region))
+        f_stmt, a_stmt = statement(("clues._record", table), _fund_record_stmts)
+        f = read_df(f_stmt, params={"fund_code": fund})
+        a = read_df(a_stmt, params={"fund_code": fund, "region_code": region})
         rec = f.iloc[0].to_dict() if len(f) else {"fund_code": fund}
         rec.update(a.iloc[0].to_dict() if len(a) else {"region_code": region})
         return {k: _plain(v) for k, v in rec.items()}
@@ -355,10 +368,20 @@ def _record(table: str, record_id: str) -> dict | None:
     if spec is None:
         return None
     tbl, key, cols = spec
-    df = read_df(select(*[tbl.c[c] for c in cols]).where(tbl.c[key] == str(record_id)).limit(1))
+    stmt = statement(("clues._record", table),
+                     lambda: select(*[tbl.c[c] for c in cols]).where(tbl.c[key] == bindparam("record_id")).limit(1))
+    df = read_df(stmt, params={"record_id": str(record_id)})
     if df.empty:
         return None
     return {k: _plain(None if (not isinstance(v, str) and pd.isna(v)) else v) for k, v in df.iloc[0].to_dict().items()}
+
+
+def _fund_record_stmts():
+    F, A = schema.funds, schema.agg_fund_region
+    return (select(F.c.fund_code, F.c.name.label("fund_name"), F.c.category, F.c.year, F.c.total_amount)
+            .where(F.c.fund_code == bindparam("fund_code")),
+            select(A.c.region_code, A.c.allocated_in, A.c.passed_on, A.c.paid_inside)
+            .where(A.c.fund_code == bindparam("fund_code"), A.c.region_code == bindparam("region_code")))
 
 
 def not_about_viewer(scope: Scope):
@@ -369,6 +392,20 @@ def not_about_viewer(scope: Scope):
     S = schema.complaint_subjects
     return or_(C.c.table_name != "complaints",
                ~exists().where(S.c.complaint_id == C.c.record_id, S.c.id_number == scope.person_id))
+
+
+def _not_about_viewer_param(has_person: bool):
+    """``not_about_viewer`` for a statement built once: the viewer's ID number as the parameter ``person_id``
+    (``_viewer_params``); the statement's key carries ``has_person``."""
+    if not has_person:
+        return true()
+    S = schema.complaint_subjects
+    return or_(C.c.table_name != "complaints",
+               ~exists().where(S.c.complaint_id == C.c.record_id, S.c.id_number == bindparam("person_id")))
+
+
+def _viewer_params(scope: Scope) -> dict:
+    return {"person_id": scope.person_id} if scope is not None and scope.person_id else {}
 
 
 def _in_scope_clues(scope: Scope, clue_ids) -> pd.DataFrame:
@@ -395,10 +432,9 @@ def clue_detail(scope: Scope, clue_id) -> dict | None:
         return None
     if scope is None or scope.is_empty:
         return None
-    df = read_df(select(C, W.c.batch_id, W.c.assigned_region, W.c.dismiss_reason, W.c.outcome, W.c.recovered,
-                        W.c.returned, W.c.note)
-                 .select_from(C.outerjoin(W, W.c.clue_id == C.c.clue_id))
-                 .where(C.c.clue_id == cid, in_scope(C.c.region_code, scope), not_about_viewer(scope)))
+    has_person = bool(scope.person_id)
+    clue_stmt, events_stmt = statement(("clues.clue_detail", has_person), lambda: _detail_stmts(has_person))
+    df = read_df(clue_stmt, params={"clue_id": cid, **scope_bounds(scope), **_viewer_params(scope)})
     if df.empty:
         return None
     row = {k: _plain(None if (not isinstance(v, str) and pd.isna(v)) else v) for k, v in df.iloc[0].to_dict().items()}
@@ -410,8 +446,7 @@ def clue_detail(scope: Scope, clue_id) -> dict | None:
     names = region_names([row["region_code"], row.get("assigned_region")])
     row["region_name"] = names.get(row["region_code"], row["region_code"])
     row["assigned_region_name"] = names.get(row.get("assigned_region")) if row.get("assigned_region") else None
-    ev = read_df(select(E.c.at, E.c.username, E.c.role, E.c.action, E.c.from_status, E.c.to_status, E.c.detail_json)
-                 .where(E.c.clue_id == cid).order_by(E.c.at, E.c.event_id))
+    ev = read_df(events_stmt, params={"clue_id": cid})
     history = []
     for r in ev.itertuples():
         try:
@@ -424,6 +459,17 @@ def clue_detail(scope: Scope, clue_id) -> dict | None:
             "evidence": mask_value("evidence", evidence, scope.pii), "history": history}
 
 
+def _detail_stmts(has_person: bool):
+    clue = (select(C, W.c.batch_id, W.c.assigned_region, W.c.dismiss_reason, W.c.outcome, W.c.recovered,
+                   W.c.returned, W.c.note)
+            .select_from(C.outerjoin(W, W.c.clue_id == C.c.clue_id))
+            .where(C.c.clue_id == bindparam("clue_id"), in_scope_param(C.c.region_code),
+                   _not_about_viewer_param(has_person)))
+    events = (select(E.c.at, E.c.username, E.c.role, E.c.action, E.c.from_status, E.c.to_status, E.c.detail_json)
+              .where(E.c.clue_id == bindparam("clue_id")).order_by(E.c.at, E.c.event_id))
+    return clue, events
+
+
 # --- groups ----------------------------------------------------------------------------------------------
 @memoize_in_region
 def person_groups(scope: Scope, region: str | None = None, limit: int = 200) -> pd.DataFrame:
@@ -434,9 +480,10 @@ def person_groups(scope: Scope, region: str | None = None, limit: int = 200) -> 
     code = resolve_region(scope, region)
     if code is None:
         return pd.DataFrame(columns=cols)
-    rows = read_rows(select(C.c.clue_id, C.c.id_number, C.c.rule, C.c.table_name, C.c.record_id, C.c.region_code,
-                            C.c.amount_at_risk).where(in_scope(C.c.region_code, scope), under(C.c.region_code, code),
-                                                      C.c.id_number.isnot(None)))
+    stmt = statement(("clues.person_groups",), lambda: select(
+        C.c.clue_id, C.c.id_number, C.c.rule, C.c.table_name, C.c.record_id, C.c.region_code, C.c.amount_at_risk)
+        .where(in_scope_param(C.c.region_code), under_param(C.c.region_code), C.c.id_number.isnot(None)))
+    rows = read_rows(stmt, params=_region_params(scope, code))
     if not rows:
         return pd.DataFrame(columns=cols)
     return _group_frame(_groups(rows, "id_number", scope, limit), cols)
@@ -450,18 +497,30 @@ def project_groups(scope: Scope, region: str | None = None, limit: int = 200) ->
     code = resolve_region(scope, region)
     if code is None:
         return pd.DataFrame(columns=cols)
-    rows = read_rows(select(C.c.clue_id, C.c.project_code, C.c.rule, C.c.table_name, C.c.record_id, C.c.region_code,
-                            C.c.amount_at_risk).where(in_scope(C.c.region_code, scope), under(C.c.region_code, code),
-                                                      C.c.project_code.isnot(None), C.c.project_code != ""))
+    rows_stmt, names_stmt = statement(("clues.project_groups",), _project_groups_stmts)
+    rows = read_rows(rows_stmt, params=_region_params(scope, code))
     if not rows:
         return pd.DataFrame(columns=cols)
     groups = _groups(rows, "project_code", scope, limit)
-    P = schema.projects
-    names = dict(read_rows(select(P.c.project_code, P.c.name)
-                           .where(P.c.project_code.in_([g["project_code"] for g in groups]))))
+    names = dict(read_rows(names_stmt, params={"codes": [g["project_code"] for g in groups]}))
     for g in groups:
         g["project_name"] = names.get(g["project_code"], math.nan)      # (as Series.map gives a code without a name)
     return _group_frame(groups, cols)
+
+
+def _region_params(scope: Scope, code: str) -> dict:
+    """The values of ``in_scope_param`` and ``under_param`` (the region shown) for the statements below."""
+    return {**scope_bounds(scope), **bounds(code)}
+
+
+def _project_groups_stmts():
+    P = schema.projects
+    rows = (select(C.c.clue_id, C.c.project_code, C.c.rule, C.c.table_name, C.c.record_id, C.c.region_code,
+                   C.c.amount_at_risk)
+            .where(in_scope_param(C.c.region_code), under_param(C.c.region_code), C.c.project_code.isnot(None),
+                   C.c.project_code != ""))
+    names = select(P.c.project_code, P.c.name).where(P.c.project_code.in_(bindparam("codes", expanding=True)))
+    return rows, names
 
 
 def group_priority(amount: float, n_rules: int) -> float:
@@ -529,9 +588,19 @@ def funnel(scope: Scope, region: str | None = None) -> dict:
     keys = ("clues", "confirmed", "corrected", "cases", "disciplined", "dismissed", "recovered", "returned")
     if code is None:
         return dict.fromkeys(keys, 0)
+    row = dict(zip(keys, read_rows(statement(("clues.funnel",), _funnel_stmt), params=_region_params(scope, code))[0]))
+    out = {k: (0 if is_missing(row[k]) else row[k]) for k in keys}
+    for k in keys[:6]:
+        out[k] = int(out[k])
+    out["recovered"] = round(float(out["recovered"]), 2)
+    out["returned"] = round(float(out["returned"]), 2)
+    return out
+
+
+def _funnel_stmt():
     confirmed = C.c.status.in_(("confirmed", "concluded"))
     oc = W.c.outcome
-    stmt = (select(func.count().label("clues"),
+    return (select(func.count().label("clues"),
                    func.sum(case((confirmed, 1), else_=0)).label("confirmed"),
                    func.sum(case((and_(confirmed, oc.in_(OUTCOMES)), 1), else_=0)).label("corrected"),
                    func.sum(case((and_(confirmed, oc.in_(OUTCOMES[1:])), 1), else_=0)).label("cases"),
@@ -540,14 +609,7 @@ def funnel(scope: Scope, region: str | None = None) -> dict:
                    func.sum(func.coalesce(W.c.recovered, 0)).label("recovered"),
                    func.sum(func.coalesce(W.c.returned, 0)).label("returned"))
             .select_from(C.outerjoin(W, W.c.clue_id == C.c.clue_id))
-            .where(in_scope(C.c.region_code, scope), under(C.c.region_code, code)))
-    row = dict(zip(keys, read_rows(stmt)[0]))
-    out = {k: (0 if is_missing(row[k]) else row[k]) for k in keys}
-    for k in keys[:6]:
-        out[k] = int(out[k])
-    out["recovered"] = round(float(out["recovered"]), 2)
-    out["returned"] = round(float(out["returned"]), 2)
-    return out
+            .where(in_scope_param(C.c.region_code), under_param(C.c.region_code)))
 
 
 RULE_THRESHOLDS = {
@@ -573,12 +635,7 @@ def rule_precision(scope: Scope, region: str | None = None) -> pd.DataFrame:
     code = resolve_region(scope, region)
     if code is None:
         return pd.DataFrame(columns=cols)
-    confirmed = C.c.status.in_(("confirmed", "concluded"))
-    got = read_rows(select(C.c.rule, func.count().label("clues"),
-                           func.sum(case((confirmed, 1), else_=0)).label("confirmed"),
-                           func.sum(case((C.c.status == "dismissed", 1), else_=0)).label("dismissed"))
-                    .where(in_scope(C.c.region_code, scope), under(C.c.region_code, code))
-                    .group_by(C.c.rule).order_by(C.c.rule))
+    got = read_rows(statement(("clues.rule_precision",), _precision_stmt), params=_region_params(scope, code))
     if not got:
         return pd.DataFrame(columns=cols)
     # plain Python over the ~24 rules (pandas' per-column conversions cost ~4 ms a call)
@@ -590,6 +647,15 @@ def rule_precision(scope: Scope, region: str | None = None) -> pd.DataFrame:
         c, d = whole(confirmed_n), whole(dismissed_n)
         rows.append((rule, whole(n), c, d, c + d, c / (c + d) if c + d else None, thresholds(rule)))
     return pd.DataFrame(rows, columns=cols)
+
+
+def _precision_stmt():
+    confirmed = C.c.status.in_(("confirmed", "concluded"))
+    return (select(C.c.rule, func.count().label("clues"),
+                   func.sum(case((confirmed, 1), else_=0)).label("confirmed"),
+                   func.sum(case((C.c.status == "dismissed", 1), else_=0)).label("dismissed"))
+            .where(in_scope_param(C.c.region_code), under_param(C.c.region_code))
+            .group_by(C.c.rule).order_by(C.c.rule))
 
 
 # --- the workflow ----------------------------------------------------------------------------------------

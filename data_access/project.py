@@ -13,12 +13,13 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 
 from core import schema
 from core.idnumber import mask_id, mask_name
 from core.scope import Scope, ancestors
-from data_access.base import in_scope, read_df, region_names, under
+from data_access.base import (bounds, in_scope_param, like_escaped, read_df, region_names, scope_bounds, statement,
+                              under_param)
 from data_access.cache import memoize
 
 P, F, L, Pa, Q, K = schema.projects, schema.funds, schema.ledger, schema.payments, schema.clues, schema.complaints
@@ -29,6 +30,12 @@ def _date(v):
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT:
         return None
     return str(v)[:10]
+
+
+def _params(scope: Scope, code: str) -> dict:
+    """The parameters of the statements built once below: the project (``:code``) and the viewer's scope
+    (``in_scope_param``: deny by default, an empty scope's range matches nothing)."""
+    return {"code": code, **scope_bounds(scope)}
 
 
 def _f(v):
@@ -47,16 +54,13 @@ def search(scope: Scope, query: str | None = None, limit: int = SEARCH_LIMIT) ->
             "contract_amount"]
     if scope is None or scope.is_empty:
         return pd.DataFrame(columns=cols)
-    stmt = (select(P.c.project_code, P.c.name, P.c.region_code, P.c.fund_code, F.c.name.label("fund_name"),
-                   P.c.contractor_name, P.c.contract_amount)
-            .select_from(P.outerjoin(F, F.c.fund_code == P.c.fund_code))
-            .where(in_scope(P.c.region_code, scope))
-            .order_by(P.c.start_date.desc(), P.c.project_code).limit(max(1, min(int(limit), 200))))
+    limit = max(1, min(int(limit), 200))
     q = (query or "").strip()[:60]
+    stmt = statement(("project.search", limit, bool(q)), lambda: _search_stmt(limit, bool(q)))
+    params = scope_bounds(scope)
     if q:
-        stmt = stmt.where(or_(P.c.project_code.icontains(q, autoescape=True), P.c.name.icontains(q, autoescape=True),
-                              P.c.contractor_name.icontains(q, autoescape=True)))
-    df = read_df(stmt)
+        params["q"] = like_escaped(q)
+    df = read_df(stmt, params=params)
     if df.empty:
         return pd.DataFrame(columns=cols)
     df["region"] = df["region_code"].map(region_names(df["region_code"])).fillna(df["region_code"])
@@ -65,15 +69,29 @@ def search(scope: Scope, query: str | None = None, limit: int = SEARCH_LIMIT) ->
     return df[cols]
 
 
+def _search_stmt(limit: int, by_query: bool):
+    stmt = (select(P.c.project_code, P.c.name, P.c.region_code, P.c.fund_code, F.c.name.label("fund_name"),
+                   P.c.contractor_name, P.c.contract_amount)
+            .select_from(P.outerjoin(F, F.c.fund_code == P.c.fund_code))
+            .where(in_scope_param(P.c.region_code))
+            .order_by(P.c.start_date.desc(), P.c.project_code).limit(limit))
+    if by_query:
+        stmt = stmt.where(or_(P.c.project_code.icontains(bindparam("q"), escape="/"),
+                              P.c.name.icontains(bindparam("q"), escape="/"),
+                              P.c.contractor_name.icontains(bindparam("q"), escape="/")))
+    return stmt
+
+
 @memoize
 def project(scope: Scope, code: str | None) -> dict | None:
     """The project with its fund and progress, or None when unknown or outside the scope."""
     if scope is None or scope.is_empty or not code:
         return None
-    df = read_df(select(P, F.c.name.label("fund_name"), F.c.category, F.c.year, F.c.standard_amount,
-                        F.c.payment_unit)
-                 .select_from(P.outerjoin(F, F.c.fund_code == P.c.fund_code))
-                 .where(P.c.project_code == str(code)[:40], in_scope(P.c.region_code, scope)))
+    stmt = statement(("project.project",), lambda: (
+        select(P, F.c.name.label("fund_name"), F.c.category, F.c.year, F.c.standard_amount, F.c.payment_unit)
+        .select_from(P.outerjoin(F, F.c.fund_code == P.c.fund_code))
+        .where(P.c.project_code == bindparam("code"), in_scope_param(P.c.region_code))))
+    df = read_df(stmt, params=_params(scope, str(code)[:40]))
     if df.empty:
         return None
     r = df.iloc[0].to_dict()
@@ -96,6 +114,18 @@ def project(scope: Scope, code: str | None) -> dict | None:
     return out
 
 
+def _payments_stmts():
+    prj = (select(P.c.project_code, P.c.acceptance_date)
+           .where(P.c.project_code == bindparam("code"), in_scope_param(P.c.region_code)))
+    led = (select(L.c.entry_date.label("date"), L.c.entry_id.label("record_id"),
+                  L.c.counterparty_name.label("counterparty"), L.c.counterparty_id.label("cid"), L.c.amount)
+           .where(L.c.project_code == bindparam("code"), L.c.direction == "expense", in_scope_param(L.c.village_code)))
+    pay = (select(Pa.c.paid_date.label("date"), Pa.c.payment_id.label("record_id"),
+                  Pa.c.name.label("counterparty"), Pa.c.id_number.label("cid"), Pa.c.amount)
+           .where(Pa.c.project_code == bindparam("code"), in_scope_param(Pa.c.village_code)))
+    return prj, led, pay
+
+
 @memoize
 def payments(scope: Scope, code: str | None) -> pd.DataFrame:
     """Every payment of the project over time: date, source (ledger / payment), record_id, counterparty
@@ -103,19 +133,16 @@ def payments(scope: Scope, code: str | None) -> pd.DataFrame:
     cols = ["date", "source", "record_id", "counterparty", "amount", "cumulative", "after_acceptance"]
     if scope is None or scope.is_empty or not code:
         return pd.DataFrame(columns=cols)
-    prj = read_df(select(P.c.project_code, P.c.acceptance_date)
-                  .where(P.c.project_code == str(code)[:40], in_scope(P.c.region_code, scope)))
+    prj_stmt, led_stmt, pay_stmt = statement(("project.payments",), _payments_stmts)
+    prj = read_df(prj_stmt, params=_params(scope, str(code)[:40]))
     if prj.empty:
         return pd.DataFrame(columns=cols)
     code = prj.iloc[0]["project_code"]
     acc = _date(prj.iloc[0]["acceptance_date"])
-    led = read_df(select(L.c.entry_date.label("date"), L.c.entry_id.label("record_id"),
-                         L.c.counterparty_name.label("counterparty"), L.c.counterparty_id.label("cid"), L.c.amount)
-                  .where(L.c.project_code == code, L.c.direction == "expense", in_scope(L.c.village_code, scope)))
+    params = _params(scope, code)
+    led = read_df(led_stmt, params=params)
     led["source"] = "ledger"
-    pay = read_df(select(Pa.c.paid_date.label("date"), Pa.c.payment_id.label("record_id"),
-                         Pa.c.name.label("counterparty"), Pa.c.id_number.label("cid"), Pa.c.amount)
-                  .where(Pa.c.project_code == code, in_scope(Pa.c.village_code, scope)))
+    pay = read_df(pay_stmt, params=params)
     pay["source"] = "payment"
     df = pd.concat([d for d in (led, pay) if not d.empty], ignore_index=True) if not (led.empty and pay.empty) \
         else pd.DataFrame(columns=cols + ["cid"])
@@ -140,10 +167,12 @@ def beneficiaries(scope: Scope, code: str | None) -> pd.DataFrame:
     cols = ["key", "name", "id_number", "village", "n_payments", "amount"]
     if project(scope, code) is None:
         return pd.DataFrame(columns=cols)
-    df = read_df(select(Pa.c.id_number, func.max(Pa.c.name).label("name"), func.max(Pa.c.village_code).label("village_code"),
-                        func.count().label("n_payments"), func.sum(Pa.c.amount).label("amount"))
-                 .where(Pa.c.project_code == str(code)[:40], in_scope(Pa.c.village_code, scope))
-                 .group_by(Pa.c.id_number).order_by(Pa.c.id_number))
+    stmt = statement(("project.beneficiaries",), lambda: (
+        select(Pa.c.id_number, func.max(Pa.c.name).label("name"), func.max(Pa.c.village_code).label("village_code"),
+               func.count().label("n_payments"), func.sum(Pa.c.amount).label("amount"))
+        .where(Pa.c.project_code == bindparam("code"), in_scope_param(Pa.c.village_code))
+        .group_by(Pa.c.id_number).order_by(Pa.c.id_number)))
+    df = read_df(stmt, params=_params(scope, str(code)[:40]))
     if df.empty:
         return pd.DataFrame(columns=cols)
     df["village"] = df["village_code"].map(region_names(df["village_code"])).fillna(df["village_code"])
@@ -162,8 +191,10 @@ def clues(scope: Scope, code: str | None) -> pd.DataFrame:
     cols = ["rule", "table_name", "record_id", "amount_at_risk", "status"]
     if project(scope, code) is None:
         return pd.DataFrame(columns=cols)
-    df = read_df(select(*[Q.c[c] for c in cols]).where(Q.c.project_code == str(code)[:40], in_scope(Q.c.region_code, scope))
-                 .order_by(Q.c.rule, Q.c.record_id))
+    stmt = statement(("project.clues",), lambda: (
+        select(*[Q.c[c] for c in cols]).where(Q.c.project_code == bindparam("code"), in_scope_param(Q.c.region_code))
+        .order_by(Q.c.rule, Q.c.record_id)))
+    df = read_df(stmt, params=_params(scope, str(code)[:40]))
     if not df.empty:
         df["amount_at_risk"] = df["amount_at_risk"].astype(float).round(2)
     return df.reindex(columns=cols)
@@ -179,10 +210,16 @@ def complaints(scope: Scope, code: str | None) -> pd.DataFrame:
     if p is None:
         return pd.DataFrame(columns=cols)
     county = ancestors(p["region_code"])[min(2, len(ancestors(p["region_code"])) - 1)]
-    df = read_df(select(*[K.c[c] for c in cols])
-                 .where(under(K.c.region_code, county), in_scope(K.c.region_code, scope), not_about_viewer(scope),
-                        K.c.project_code == p["project_code"])
-                 .order_by(K.c.received_date.desc(), K.c.complaint_id))
+    stmt = statement(("project.complaints", tuple(cols)), lambda: (
+        select(*[K.c[c] for c in cols])
+        .where(under_param(K.c.region_code, "county"), in_scope_param(K.c.region_code),
+               K.c.project_code == bindparam("code"))
+        .order_by(K.c.received_date.desc(), K.c.complaint_id)))
+    if scope.person_id:
+        # a viewer linked to an ID number: the statement is extended on each call with their condition, as
+        # complaints.not_about_viewer writes it (their ID number stays that function's literal)
+        stmt = stmt.where(not_about_viewer(scope))
+    df = read_df(stmt, params={**bounds(county, "county"), **_params(scope, p["project_code"])})
     if df.empty:
         return pd.DataFrame(columns=cols)
     for c in ("received_date", "closed_date"):

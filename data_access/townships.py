@@ -21,8 +21,8 @@ from sqlalchemy import and_, bindparam, func, select
 
 from core import schema
 from core.scope import Scope, normalize_code
-from data_access.base import (as_float, bounds, in_scope, in_scope_param, read_df, read_records, read_rows, region_names,
-                              scope_bounds, statement, under_param)
+from data_access.base import (as_float, bounds, in_scope, in_scope_param, read_df, read_records, read_rows,
+                              region_names, scope_bounds, statement, under_param)
 from data_access.cache import memoize
 
 RY, C, A, M = schema.agg_region_year, schema.agg_complaints, schema.agg_anomaly, schema.agg_pay_month

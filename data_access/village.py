@@ -19,13 +19,14 @@ import math
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy import and_, bindparam, func, not_, or_, select
 
 from core import schema
 from core.idnumber import mask_id, mask_name
 from core.scope import Scope, level_of, normalize_code
 from core.settings import get_settings
-from data_access.base import in_scope, read_df, read_records, read_rows, region_names
+from data_access.base import (in_scope, in_scope_param, like_escaped, read_df, read_records, read_rows, region_names,
+                              scope_bounds, statement)
 from data_access.cache import memoize
 
 L = schema.ledger
@@ -72,6 +73,12 @@ def _mask_name(v, scope: Scope):
     return v if scope.pii else mask_name(v)
 
 
+def _params(scope: Scope, code: str) -> dict:
+    """The parameters of the statements built once below: the village (``:village``) and the viewer's scope
+    (``in_scope_param``: deny by default, an empty scope's range matches nothing)."""
+    return {"village": code, **scope_bounds(scope)}
+
+
 def _date(v) -> str | None:
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT:
         return None
@@ -85,21 +92,30 @@ def villages(scope: Scope, search: str | None = None, limit: int = 50) -> list[d
     [{code, name, township}] sorted by code, at most ``limit``."""
     if scope is None or scope.is_empty:
         return []
-    R = schema.regions
-    stmt = (select(T.c.region_code, R.c.name, R.c.parent_code)
-            .select_from(T.join(R, R.c.code == T.c.region_code))
-            .where(in_scope(T.c.region_code, scope), T.c.level == "village").distinct()
-            .order_by(T.c.region_code).limit(max(1, min(int(limit), 200))))
+    limit = max(1, min(int(limit), 200))
     s = (search or "").strip()[:40]
-    if s:
-        if s.isdigit():
-            stmt = stmt.where(T.c.region_code.startswith(s, autoescape=True))
-        else:
-            stmt = stmt.where(R.c.name.contains(s, autoescape=True))
-    df = read_df(stmt)
+    match = ("code" if s.isdigit() else "name") if s else None
+    stmt = statement(("village.villages", limit, match), lambda: _villages_stmt(limit, match))
+    params = scope_bounds(scope)
+    if match:
+        params["search"] = like_escaped(s)
+    df = read_df(stmt, params=params)
     towns = region_names(df["parent_code"]) if not df.empty else {}
     return [{"code": r.region_code, "name": r.name, "township": towns.get(r.parent_code, "")}
             for r in df.itertuples(index=False)]
+
+
+def _villages_stmt(limit: int, match: str | None):
+    R = schema.regions
+    stmt = (select(T.c.region_code, R.c.name, R.c.parent_code)
+            .select_from(T.join(R, R.c.code == T.c.region_code))
+            .where(in_scope_param(T.c.region_code), T.c.level == "village").distinct()
+            .order_by(T.c.region_code).limit(limit))
+    if match == "code":
+        stmt = stmt.where(T.c.region_code.startswith(bindparam("search"), escape="/"))
+    elif match == "name":
+        stmt = stmt.where(R.c.name.contains(bindparam("search"), escape="/"))
+    return stmt
 
 
 # --- summary ---------------------------------------------------------------------------------------
@@ -109,16 +125,12 @@ def summary(scope: Scope, village) -> dict | None:
     code = village_code(scope, village)
     if code is None:
         return None
-    r = read_records(select(func.sum(T.c.ledger_income).label("income"), func.sum(T.c.ledger_expense).label("expense"),
-                            func.sum(T.c.n_ledger).label("n_ledger"), func.sum(T.c.paid_amount).label("paid"),
-                            func.sum(T.c.n_payments).label("n_payments"), func.max(T.c.households).label("households"),
-                            func.count().label("rows"))
-                     .where(T.c.region_code == code))[0]
+    totals, clues = statement(("village.summary",), _summary_stmts)
+    params = {"village": code}
+    r = read_records(totals, params=params)[0]
     if not int(r["rows"] or 0):
         return None
-    A = schema.agg_clues
-    c = dict(zip(("n", "risk"), read_rows(select(func.sum(A.c.n_clues), func.sum(A.c.amount_at_risk))
-                                          .where(A.c.region_code == code))[0]))
+    c = dict(zip(("n", "risk"), read_rows(clues, params=params)[0]))
     name = region_names([code]).get(code, code)
 
     def num(v):
@@ -129,6 +141,18 @@ def summary(scope: Scope, village) -> dict | None:
             "clues": int(num(c["n"])), "at_risk": num(c["risk"])}
 
 
+def _summary_stmts():
+    A = schema.agg_clues
+    totals = (select(func.sum(T.c.ledger_income).label("income"), func.sum(T.c.ledger_expense).label("expense"),
+                     func.sum(T.c.n_ledger).label("n_ledger"), func.sum(T.c.paid_amount).label("paid"),
+                     func.sum(T.c.n_payments).label("n_payments"), func.max(T.c.households).label("households"),
+                     func.count().label("rows"))
+              .where(T.c.region_code == bindparam("village")))
+    clues = (select(func.sum(A.c.n_clues), func.sum(A.c.amount_at_risk))
+             .where(A.c.region_code == bindparam("village")))
+    return totals, clues
+
+
 @memoize
 def by_category(scope: Scope, village) -> pd.DataFrame:
     """Income and expense per category: direction, category, n, amount (largest first)."""
@@ -136,9 +160,11 @@ def by_category(scope: Scope, village) -> pd.DataFrame:
     code = village_code(scope, village)
     if code is None:
         return pd.DataFrame(columns=cols)
-    df = read_df(select(L.c.direction, L.c.category, func.count().label("n"), func.sum(L.c.amount).label("amount"))
-                 .where(L.c.village_code == code, in_scope(L.c.village_code, scope))
-                 .group_by(L.c.direction, L.c.category))
+    stmt = statement(("village.by_category",), lambda: (
+        select(L.c.direction, L.c.category, func.count().label("n"), func.sum(L.c.amount).label("amount"))
+        .where(L.c.village_code == bindparam("village"), in_scope_param(L.c.village_code))
+        .group_by(L.c.direction, L.c.category)))
+    df = read_df(stmt, params=_params(scope, code))
     if df.empty:
         return pd.DataFrame(columns=cols)
     df["amount"] = df["amount"].astype(float).round(2)
@@ -151,6 +177,17 @@ def _month_expr(col):
     return func.substr(cast(col, String), 1, 7)
 
 
+def _monthly_stmts():
+    m = _month_expr(L.c.entry_date).label("month")
+    led = (select(m, L.c.direction, func.sum(L.c.amount).label("amount"))
+           .where(L.c.village_code == bindparam("village"), in_scope_param(L.c.village_code))
+           .group_by(m, L.c.direction))
+    M = schema.agg_pay_month
+    pay = (select(M.c.period.label("month"), func.sum(M.c.amount).label("paid"))
+           .where(M.c.region_code == bindparam("village"), in_scope_param(M.c.region_code)).group_by(M.c.period))
+    return led, pay
+
+
 @memoize
 def monthly(scope: Scope, village) -> pd.DataFrame:
     """Per month (YYYY-MM): ledger income, ledger expense (by entry_date) and payments to households
@@ -159,13 +196,10 @@ def monthly(scope: Scope, village) -> pd.DataFrame:
     code = village_code(scope, village)
     if code is None:
         return pd.DataFrame(columns=cols)
-    m = _month_expr(L.c.entry_date).label("month")
-    led = read_rows(select(m, L.c.direction, func.sum(L.c.amount).label("amount"))
-                    .where(L.c.village_code == code, in_scope(L.c.village_code, scope))
-                    .group_by(m, L.c.direction))
-    M = schema.agg_pay_month
-    pay = read_rows(select(M.c.period.label("month"), func.sum(M.c.amount).label("paid"))
-                    .where(M.c.region_code == code, in_scope(M.c.region_code, scope)).group_by(M.c.period))
+    led_stmt, pay_stmt = statement(("village.monthly",), _monthly_stmts)
+    params = _params(scope, code)
+    led = read_rows(led_stmt, params=params)
+    pay = read_rows(pay_stmt, params=params)
     if not led and not pay:
         return pd.DataFrame(columns=cols)
     # the months of either read, joined in plain Python (a pivot, a join, a fill and a sort of a few dozen
@@ -195,11 +229,8 @@ def top_payees(scope: Scope, village, n: int = 10) -> pd.DataFrame:
     code = village_code(scope, village)
     if code is None:
         return pd.DataFrame(columns=cols)
-    person = func.max(func.length(func.coalesce(L.c.counterparty_id, ""))).label("idlen")
-    df = read_df(select(L.c.counterparty_name, func.count().label("n"), func.sum(L.c.amount).label("amount"), person)
-                 .where(L.c.village_code == code, in_scope(L.c.village_code, scope), L.c.direction == "expense")
-                 .group_by(L.c.counterparty_name)
-                 .order_by(func.sum(L.c.amount).desc()).limit(max(1, min(int(n), 50))))
+    n = max(1, min(int(n), 50))
+    df = read_df(statement(("village.top_payees", n), lambda: _top_payees_stmt(n)), params=_params(scope, code))
     if df.empty:
         return pd.DataFrame(columns=cols)
     if not scope.pii:
@@ -208,6 +239,15 @@ def top_payees(scope: Scope, village, n: int = 10) -> pd.DataFrame:
     df["amount"] = df["amount"].astype(float).round(2)
     df["n"] = df["n"].astype(int)
     return df[cols].reset_index(drop=True)
+
+
+def _top_payees_stmt(n: int):
+    person = func.max(func.length(func.coalesce(L.c.counterparty_id, ""))).label("idlen")
+    return (select(L.c.counterparty_name, func.count().label("n"), func.sum(L.c.amount).label("amount"), person)
+            .where(L.c.village_code == bindparam("village"), in_scope_param(L.c.village_code),
+                   L.c.direction == "expense")
+            .group_by(L.c.counterparty_name)
+            .order_by(func.sum(L.c.amount).desc()).limit(n))
 
 
 # --- the ledger (infinite row model) ---------------------------------------------------------------
@@ -385,6 +425,19 @@ def entry_invoices(scope: Scope, entry_id: str | None) -> dict | None:
 
 
 # --- projects, households -------------------------------------------------------------------------
+def _projects_stmts():
+    FU = schema.funds
+    prj = (select(P.c.project_code, P.c.name, P.c.fund_code, FU.c.name.label("fund_name"), P.c.contractor_name,
+                  P.c.contract_amount, P.c.planned_quantity, P.c.completed_quantity, P.c.unit, P.c.acceptance_date)
+           .select_from(P.outerjoin(FU, FU.c.fund_code == P.c.fund_code))
+           .where(P.c.region_code == bindparam("village"), in_scope_param(P.c.region_code)).order_by(P.c.project_code))
+    paid = (select(L.c.project_code, func.sum(L.c.amount).label("ledger_paid"))
+            .where(L.c.project_code.in_(bindparam("codes", expanding=True)), L.c.direction == "expense",
+                   in_scope_param(L.c.village_code))
+            .group_by(L.c.project_code))
+    return prj, paid
+
+
 @memoize
 def projects(scope: Scope, village) -> pd.DataFrame:
     """Projects located in the village, with what the ledger paid for each."""
@@ -393,23 +446,33 @@ def projects(scope: Scope, village) -> pd.DataFrame:
     code = village_code(scope, village)
     if code is None:
         return pd.DataFrame(columns=cols)
-    FU = schema.funds
-    df = read_df(select(P.c.project_code, P.c.name, P.c.fund_code, FU.c.name.label("fund_name"), P.c.contractor_name,
-                        P.c.contract_amount, P.c.planned_quantity, P.c.completed_quantity, P.c.unit, P.c.acceptance_date)
-                 .select_from(P.outerjoin(FU, FU.c.fund_code == P.c.fund_code))
-                 .where(P.c.region_code == code, in_scope(P.c.region_code, scope)).order_by(P.c.project_code))
+    prj, paid_stmt = statement(("village.projects",), _projects_stmts)
+    df = read_df(prj, params=_params(scope, code))
     if df.empty:
         return pd.DataFrame(columns=cols)
-    paid = read_df(select(L.c.project_code, func.sum(L.c.amount).label("ledger_paid"))
-                   .where(L.c.project_code.in_(df["project_code"].tolist()), L.c.direction == "expense",
-                          in_scope(L.c.village_code, scope))
-                   .group_by(L.c.project_code))
+    paid = read_df(paid_stmt, params={"codes": df["project_code"].tolist(), **scope_bounds(scope)})
     df = df.merge(paid, on="project_code", how="left")
     df["ledger_paid"] = df["ledger_paid"].astype(float).fillna(0.0).round(2)
     df["contract_amount"] = df["contract_amount"].astype(float)
     df["acceptance_date"] = df["acceptance_date"].map(_date)
     df["fund_name"] = df["fund_name"].fillna(df["fund_code"])
     return df[cols]
+
+
+def _households_stmts():
+    Pe, Pa = schema.people, schema.payments
+    ppl = (select(Pe.c.id_number, Pe.c.name, Pe.c.household_no, Pe.c.relation_to_head, Pe.c.poverty_registered)
+           .where(Pe.c.village_code == bindparam("village"), in_scope_param(Pe.c.village_code)))
+    pf = (select(Pa.c.id_number, Pa.c.fund_code, func.max(Pa.c.name).label("pay_name"),
+                 func.count().label("n_payments"), func.sum(Pa.c.amount).label("paid"),
+                 func.max(Pa.c.paid_date).label("last_paid"))
+          .where(Pa.c.village_code == bindparam("village"), in_scope_param(Pa.c.village_code))
+          .group_by(Pa.c.id_number, Pa.c.fund_code))
+    # paid here, registered elsewhere (in scope: their household number) or nowhere
+    other = (select(Pe.c.id_number, Pe.c.household_no.label("hh2"), Pe.c.relation_to_head.label("rel2"),
+                    Pe.c.poverty_registered.label("pov2"))
+             .where(Pe.c.id_number.in_(bindparam("ids", expanding=True)), in_scope_param(Pe.c.village_code)))
+    return ppl, pf, other
 
 
 @memoize
@@ -424,15 +487,11 @@ def households(scope: Scope, village) -> pd.DataFrame:
     code = village_code(scope, village)
     if code is None:
         return pd.DataFrame(columns=cols)
-    Pe, Pa = schema.people, schema.payments
-    ppl = read_df(select(Pe.c.id_number, Pe.c.name, Pe.c.household_no, Pe.c.relation_to_head, Pe.c.poverty_registered)
-                  .where(Pe.c.village_code == code, in_scope(Pe.c.village_code, scope)))
+    ppl_stmt, pf_stmt, other_stmt = statement(("village.households",), _households_stmts)
+    params = _params(scope, code)
+    ppl = read_df(ppl_stmt, params=params)
     ppl["registered_here"] = True
-    pf = read_df(select(Pa.c.id_number, Pa.c.fund_code, func.max(Pa.c.name).label("pay_name"),
-                        func.count().label("n_payments"), func.sum(Pa.c.amount).label("paid"),
-                        func.max(Pa.c.paid_date).label("last_paid"))
-                 .where(Pa.c.village_code == code, in_scope(Pa.c.village_code, scope))
-                 .group_by(Pa.c.id_number, Pa.c.fund_code))
+    pf = read_df(pf_stmt, params=params)
     if pf.empty:
         pay = pd.DataFrame(columns=["id_number", "pay_name", "n_payments", "paid", "last_paid", "funds"])
     else:
@@ -445,9 +504,7 @@ def households(scope: Scope, village) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     outsiders = df.loc[df["registered_here"].isna(), "id_number"].tolist()
     if outsiders:   # paid here, registered elsewhere (in scope: their household number) or nowhere
-        other = read_df(select(Pe.c.id_number, Pe.c.household_no.label("hh2"), Pe.c.relation_to_head.label("rel2"),
-                               Pe.c.poverty_registered.label("pov2"))
-                        .where(Pe.c.id_number.in_(outsiders[:5000]), in_scope(Pe.c.village_code, scope)))
+        other = read_df(other_stmt, params={"ids": outsiders[:5000], **scope_bounds(scope)})
         df = df.merge(other, on="id_number", how="left")
         df["household_no"] = df["household_no"].fillna(df["hh2"])
         df["relation_to_head"] = df["relation_to_head"].fillna(df["rel2"])
@@ -488,8 +545,9 @@ def benford(scope: Scope, village) -> dict | None:
     if code is None:
         return None
     rs = get_settings().rules
-    amounts = read_df(select(L.c.amount).where(L.c.village_code == code, in_scope(L.c.village_code, scope),
-                                               L.c.direction == "expense"))["amount"].astype(float)
+    stmt = statement(("village.benford",), lambda: select(L.c.amount).where(
+        L.c.village_code == bindparam("village"), in_scope_param(L.c.village_code), L.c.direction == "expense"))
+    amounts = read_df(stmt, params=_params(scope, code))["amount"].astype(float)
     digits = [d for d in (first_digit(a) for a in amounts) if d]
     n = len(digits)
     counts = [digits.count(d) for d in range(1, 10)]

@@ -89,3 +89,20 @@ def test_statements_built_once_apply_the_scope_as_parameters(tmp_path):
     assert rows("430000000000", Scope(None)) == []                     # an empty scope sees nothing
     assert rows("430421100203", Scope("430000000000")) == ["430421100203"]
     assert len(built) == 1                                             # built once, run five times
+
+
+def test_like_escaped_keeps_wildcards_literal(tmp_path):
+    """A search for "10%_/x" finds that text and nothing that only matches it as a LIKE pattern."""
+    from sqlalchemy import bindparam
+
+    from data_access.base import like_escaped, read_rows
+    engine = create_engine(f"sqlite:///{tmp_path / 'probe.sqlite'}")
+    md = MetaData()
+    t = Table("like_probe", md, Column("name", String(40), primary_key=True))
+    md.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(t.insert(), [{"name": n} for n in ("a10%_/x", "a10xy/x", "10%_/xb", "b10%a/x")])
+    stmt = select(t.c.name).where(t.c.name.contains(bindparam("q"), escape="/")).order_by(t.c.name)
+    assert [r[0] for r in read_rows(stmt, engine, params={"q": like_escaped("10%_/x")})] == ["10%_/xb", "a10%_/x"]
+    starts = select(t.c.name).where(t.c.name.startswith(bindparam("q"), escape="/"))
+    assert [r[0] for r in read_rows(starts, engine, params={"q": like_escaped("10%")})] == ["10%_/xb"]
