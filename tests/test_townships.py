@@ -231,3 +231,23 @@ def test_funds_per_household_labels_share_one_unit():
     assert fmt_metric("funds_per_household", 12961.4, "en") == "¥12,961"
     text = fence_text("funds_per_household", {"low": 6135.73, "q1": 8000.0, "q3": 9000.0, "high": 11096.18}, "zh")
     assert "6,136 元" in text and "11,096 元" in text and "万元" not in text
+
+
+def test_fence_quartiles_are_numpys_linear_quantiles():
+    """The fences' quartiles (computed in plain Python) equal numpy's (and pandas') linear quantiles exactly,
+    over samples of every size the page meets, missing values left out."""
+    import random
+
+    import numpy as np
+
+    from components.townships import tukey
+    rng = random.Random(8)
+    for _ in range(3000):
+        n = rng.randint(4, 80)
+        v = [rng.choice([rng.uniform(-1e5, 1e5), rng.random(), float(rng.randint(0, 9)), rng.lognormvariate(3, 2)])
+             for _ in range(n)]
+        f = tukey(v + [None, float("nan")])
+        q1, q3 = np.quantile(np.array(v), [0.25, 0.75])
+        assert (f["q1"], f["q3"], f["n"]) == (float(q1), float(q3), n)
+        assert f["low"] == f["q1"] - 1.5 * (f["q3"] - f["q1"])
+    assert tukey([1.0, None, 2.0, 3.0]) is None                 # three values: no fences
