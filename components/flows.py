@@ -235,9 +235,11 @@ def kpi_row(f: dict | None, lang: str):
     if not f or f["nodes"].empty:
         return [dbc.Col(html.Div(t("flows.no_flow", lang), className="text-muted"))]
     n = f["nodes"]
-    root = n[n["region_code"] == f["root"]]
-    r = root.iloc[0] if len(root) else None
-    val = (lambda c: float(r[c]) if r is not None else 0.0)
+    codes = n["region_code"].tolist()
+    i = codes.index(f["root"]) if f["root"] in codes else None       # (the root's row: no frame masks)
+    val = (lambda c: float(n[c].iat[i]) if i is not None else 0.0)
+    left = n["left"]
+    gap = left > EPS
     cards = [
         kpi_card(t("flows.col.in_amount", lang), money(val("in_amount"), lang)),
         kpi_card(t("flows.col.passed_on", lang), money(val("passed_on"), lang)),
@@ -247,8 +249,8 @@ def kpi_row(f: dict | None, lang: str):
                  t("flows.kpi.left_sub", lang, retained=money(val("retained"), lang),
                    pending=money(val("pending"), lang))),
         kpi_card(t("flows.kpi.paid_all", lang), money(f["paid_inside_all"], lang), t("flows.kpi.paid_all_sub", lang)),
-        kpi_card(t("flows.kpi.gaps", lang), money(float(n.loc[n["left"] > EPS, "left"].sum()), lang),
-                 t("flows.kpi.gaps_sub", lang, n=count(int((n["left"] > EPS).sum())))),
+        kpi_card(t("flows.kpi.gaps", lang), money(float(left[gap].sum()), lang),
+                 t("flows.kpi.gaps_sub", lang, n=count(int(gap.sum())))),
     ]
     return [dbc.Col(c, xs=12, sm=6, lg=2) for c in cards]
 
