@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, bindparam, func, not_, or_, select
+from sqlalchemy import and_, bindparam, exists, func, not_, or_, select
 
 from core import schema
 from core.idnumber import mask_id, mask_name
@@ -106,13 +106,15 @@ def villages(scope: Scope, search: str | None = None, limit: int = 50) -> list[d
 
 
 def _villages_stmt(limit: int, match: str | None):
+    """The regions in scope, by code, that are villages with data (a village-level row of agg_region_year):
+    read along the regions' key and stopped at ``limit`` (a DISTINCT over the join of every village-year of
+    the range took ~10 ms for the province on PostgreSQL, most of it starting parallel workers)."""
     R = schema.regions
-    stmt = (select(T.c.region_code, R.c.name, R.c.parent_code)
-            .select_from(T.join(R, R.c.code == T.c.region_code))
-            .where(in_scope_param(T.c.region_code), T.c.level == "village").distinct()
-            .order_by(T.c.region_code).limit(limit))
+    has_data = exists().where(T.c.region_code == R.c.code, T.c.level == "village")
+    stmt = (select(R.c.code.label("region_code"), R.c.name, R.c.parent_code)
+            .where(in_scope_param(R.c.code), has_data).order_by(R.c.code).limit(limit))
     if match == "code":
-        stmt = stmt.where(T.c.region_code.startswith(bindparam("search"), escape="/"))
+        stmt = stmt.where(R.c.code.startswith(bindparam("search"), escape="/"))
     elif match == "name":
         stmt = stmt.where(R.c.name.contains(bindparam("search"), escape="/"))
     return stmt
