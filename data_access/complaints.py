@@ -94,6 +94,12 @@ def not_about_viewer(scope: Scope):
     return ~exists().where(S.c.complaint_id == K.c.complaint_id, S.c.id_number == scope.person_id)
 
 
+def not_about_viewer_param():
+    """``not_about_viewer`` for a statement built once (data_access.base.statement), for a viewer linked to an ID
+    number: the number is the parameter ``person_id`` (the statement's key says whether it has the condition)."""
+    return ~exists().where(S.c.complaint_id == K.c.complaint_id, S.c.id_number == bindparam("person_id"))
+
+
 def _row_where(scope: Scope, code: str, start=None, end=None) -> list:
     conds = [in_scope(K.c.region_code, scope), under(K.c.region_code, code), not_about_viewer(scope)]
     if start is not None:
@@ -124,7 +130,7 @@ def _row_conds(person: bool, start: bool, end: bool) -> list:
     (data_access.base.statement): the region, the scope, the viewer's ID number and the dates."""
     conds = [in_scope_param(K.c.region_code), under_param(K.c.region_code)]
     if person:
-        conds.append(~exists().where(S.c.complaint_id == K.c.complaint_id, S.c.id_number == bindparam("person_id")))
+        conds.append(not_about_viewer_param())
     if start:
         conds.append(K.c.received_date >= bindparam("start"))
     if end:

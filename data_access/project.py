@@ -203,23 +203,23 @@ def clues(scope: Scope, code: str | None) -> pd.DataFrame:
 @memoize
 def complaints(scope: Scope, code: str | None) -> pd.DataFrame:
     """Complaints that name the project, inside the scope; ``summary`` only for ``scope.complaints``."""
-    from data_access.complaints import not_about_viewer
+    from data_access.complaints import not_about_viewer_param
     base = ["complaint_id", "received_date", "closed_date", "channel", "category", "substantiated", "amount_involved"]
     cols = base + (["summary"] if scope is not None and scope.complaints else [])
     p = project(scope, code)
     if p is None:
         return pd.DataFrame(columns=cols)
     county = ancestors(p["region_code"])[min(2, len(ancestors(p["region_code"])) - 1)]
-    stmt = statement(("project.complaints", tuple(cols)), lambda: (
+    person = bool(scope.person_id)            # a viewer linked to an ID number: not the complaints about them
+    stmt = statement(("project.complaints", tuple(cols), person), lambda: (
         select(*[K.c[c] for c in cols])
         .where(under_param(K.c.region_code, "county"), in_scope_param(K.c.region_code),
-               K.c.project_code == bindparam("code"))
+               K.c.project_code == bindparam("code"), *([not_about_viewer_param()] if person else []))
         .order_by(K.c.received_date.desc(), K.c.complaint_id)))
-    if scope.person_id:
-        # a viewer linked to an ID number: the statement is extended on each call with their condition, as
-        # complaints.not_about_viewer writes it (their ID number stays that function's literal)
-        stmt = stmt.where(not_about_viewer(scope))
-    df = read_df(stmt, params={**bounds(county, "county"), **_params(scope, p["project_code"])})
+    params = {**bounds(county, "county"), **_params(scope, p["project_code"])}
+    if person:
+        params["person_id"] = scope.person_id
+    df = read_df(stmt, params=params)
     if df.empty:
         return pd.DataFrame(columns=cols)
     for c in ("received_date", "closed_date"):

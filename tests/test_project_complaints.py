@@ -46,3 +46,29 @@ def test_complaint_officer_sees_summaries_others_do_not(client, dash_app):
     _, df, raw = export(client, dash_app, "project", "complaints", "xlsx",
                         [{"id": "project-state", "property": "data", "value": {"project": "PRJ-WS1"}}])
     assert "内容摘要" not in df.columns and len(df) == 2
+
+
+def test_a_complaint_about_the_viewer_is_not_in_their_project_list(prj_db):
+    """A viewer linked to an ID number (users.person_id) does not see, among the project's complaints, the one
+    recorded as being about them; everyone else still does (docs/complaints.md)."""
+    import datetime as dt
+
+    from core import schema
+    from core.db import get_engine
+    from core.scope import Scope
+    from data_access import project as dp
+    me = "430421198001010013"
+    engine = get_engine(prj_db)
+    with engine.begin() as conn:
+        conn.execute(schema.complaint_subjects.insert().values(complaint_id="Q30", id_number=me,
+                                                               recorded_at=dt.datetime(2024, 1, 2), recorded_by="t"))
+    try:
+        with using_database(prj_db):
+            mine = dp.complaints.uncached(Scope(F.C, person_id=me), "PRJ-WS1")
+            other = dp.complaints.uncached(Scope(F.C, person_id="430421198001010021"), "PRJ-WS1")
+            plain = dp.complaints.uncached(Scope(F.C), "PRJ-WS1")
+        assert mine["complaint_id"].tolist() == ["Q31"]
+        assert other["complaint_id"].tolist() == plain["complaint_id"].tolist() == ["Q31", "Q30"]
+    finally:
+        with engine.begin() as conn:
+            conn.execute(schema.complaint_subjects.delete().where(schema.complaint_subjects.c.id_number == me))
