@@ -9,6 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.audit import action_label, options, result_label
+from components.dropdown import labels as dropdown_labels
 from components.grid import locale_text
 from core.i18n import t
 from core.viewer import current_lang, current_viewer
@@ -48,12 +49,14 @@ def layout(**_query):
         html.H3(t("audit.title", lang), className="page-title"),
         dbc.Row([
             dbc.Col([dbc.Label(t("audit.filter.action", lang)),
-                     dcc.Dropdown(id=Ids.ACTION, options=options(audit_actions(viewer), action_label, lang),
+                     dcc.Dropdown(labels=dropdown_labels(lang),
+                                  id=Ids.ACTION, options=options(audit_actions(viewer), action_label, lang),
                                   placeholder=all_, clearable=True)], md=3),
             dbc.Col([dbc.Label(t("audit.filter.username", lang)),
                      dcc.Input(id=Ids.USER, type="text", debounce=True, maxLength=64, className="form-control")], md=2),
             dbc.Col([dbc.Label(t("audit.filter.result", lang)),
-                     dcc.Dropdown(id=Ids.RESULT, options=options(RESULTS, result_label, lang), placeholder=all_,
+                     dcc.Dropdown(labels=dropdown_labels(lang),
+                                  id=Ids.RESULT, options=options(RESULTS, result_label, lang), placeholder=all_,
                                   clearable=True)], md=2),
             dbc.Col([dbc.Label(f"{t('audit.filter.from', lang)} – {t('audit.filter.to', lang)}"),
                      dcc.DatePickerRange(id=Ids.DATES, display_format="YYYY-MM-DD", clearable=True,

@@ -11,6 +11,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.clues import grid_columns
+from components.dropdown import labels as dropdown_labels
 from components.grid import locale_text
 from core.i18n import t
 from core.viewer import current_lang
@@ -85,13 +86,17 @@ def layout(region: str | None = None, rule: str | None = None, status: str | Non
                  parent_className="page-tabs", children=[
             dcc.Tab(label=t("clues.tab.list", lang), value="list", children=html.Div([
                 dbc.Row([
-                    dbc.Col(dcc.Dropdown(id=Ids.RULE, multi=True, value=_list(rule), placeholder=t("clues.f.rule", lang),
+                    dbc.Col(dcc.Dropdown(labels=dropdown_labels(lang),
+                                         id=Ids.RULE, multi=True, value=_list(rule), placeholder=t("clues.f.rule", lang),
                                          options=_seed(rule)), md=3, **field),
-                    dbc.Col(dcc.Dropdown(id=Ids.STATUS, multi=True, value=_list(status), placeholder=t("clues.f.status", lang),
+                    dbc.Col(dcc.Dropdown(labels=dropdown_labels(lang),
+                                         id=Ids.STATUS, multi=True, value=_list(status), placeholder=t("clues.f.status", lang),
                                          options=[{"label": t(f"clues.status.{s}", lang), "value": s} for s in STATUSES]), md=2, **field),
-                    dbc.Col(dcc.Dropdown(id=Ids.TABLE, multi=True, value=_list(table), placeholder=t("clues.f.table", lang),
+                    dbc.Col(dcc.Dropdown(labels=dropdown_labels(lang),
+                                         id=Ids.TABLE, multi=True, value=_list(table), placeholder=t("clues.f.table", lang),
                                          options=[{"label": t(f"clues.table.{s}", lang), "value": s} for s in TABLES]), md=2, **field),
-                    dbc.Col(dcc.Dropdown(id=Ids.FUND, multi=True, value=_list(fund), placeholder=t("clues.f.fund", lang),
+                    dbc.Col(dcc.Dropdown(labels=dropdown_labels(lang),
+                                         id=Ids.FUND, multi=True, value=_list(fund), placeholder=t("clues.f.fund", lang),
                                          options=_seed(fund)), md=2, **field),
                     dbc.Col(dbc.Input(id=Ids.MIN, type="number", min=0, value=min_amount, placeholder=t("clues.f.min", lang)), md=1, **field),
                     dbc.Col(dbc.Input(id=Ids.MAX, type="number", min=0, value=max_amount, placeholder=t("clues.f.max", lang)), md=1, **field),
@@ -105,12 +110,15 @@ def layout(region: str | None = None, rule: str | None = None, status: str | Non
                            style={"height": "460px"}, className="ag-theme-alpine mb-2"),
                 html.Div(t("clues.grid_hint", lang), className="text-muted small mb-2"),
                 dbc.Row([
-                    dbc.Col(dcc.Dropdown(id=Ids.ACTION, placeholder=t("clues.w.action", lang),
+                    dbc.Col(dcc.Dropdown(labels=dropdown_labels(lang),
+                                         id=Ids.ACTION, placeholder=t("clues.w.action", lang),
                                          options=[{"label": t(f"clues.action.{a}", lang), "value": a}
                                                   for a in ("hand_over", "verify", "confirm", "dismiss", "outcome", "reopen")]), md=2),
-                    dbc.Col(dcc.Dropdown(id=Ids.REASON, placeholder=t("clues.w.reason", lang),
+                    dbc.Col(dcc.Dropdown(labels=dropdown_labels(lang),
+                                         id=Ids.REASON, placeholder=t("clues.w.reason", lang),
                                          options=[{"label": t(f"clues.reason.{r}", lang), "value": r} for r in DISMISS_REASONS]), md=2),
-                    dbc.Col(dcc.Dropdown(id=Ids.OUTCOME, placeholder=t("clues.w.outcome", lang),
+                    dbc.Col(dcc.Dropdown(labels=dropdown_labels(lang),
+                                         id=Ids.OUTCOME, placeholder=t("clues.w.outcome", lang),
                                          options=[{"label": t(f"clues.outcome.{o}", lang), "value": o} for o in OUTCOMES]), md=2),
                     dbc.Col(dbc.Input(id=Ids.RECOVERED, type="number", min=0, placeholder=t("clues.w.recovered", lang)), md=1),
                     dbc.Col(dbc.Input(id=Ids.RETURNED, type="number", min=0, placeholder=t("clues.w.returned", lang)), md=1),

@@ -14,6 +14,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.complaints import columns
+from components.dropdown import labels as dropdown_labels
 from components.grid import locale_text
 from core.i18n import t
 from core.viewer import current_lang, current_scope
@@ -115,10 +116,12 @@ def layout(region: str | None = None, **query):
             dbc.Col(html.H3(t("complaints.heading", lang), className="page-title"), md=6),
             # the options arrive with the data; the URL's month is an option from the start, or the
             # dropdown would drop a value it does not know (and the URL with it)
-            dbc.Col(dcc.Dropdown(id=Ids.FROM, placeholder=t("complaints.period_from", lang), clearable=True,
+            dbc.Col(dcc.Dropdown(labels=dropdown_labels(lang),
+                                 id=Ids.FROM, placeholder=t("complaints.period_from", lang), clearable=True,
                                  searchable=False, value=p_from, options=[p_from] if p_from else []),
                     md=2, className="ms-auto"),
-            dbc.Col(dcc.Dropdown(id=Ids.TO, placeholder=t("complaints.period_to", lang), clearable=True,
+            dbc.Col(dcc.Dropdown(labels=dropdown_labels(lang),
+                                 id=Ids.TO, placeholder=t("complaints.period_to", lang), clearable=True,
                                  searchable=False, value=p_to, options=[p_to] if p_to else []), md=2),
         ], className="align-items-center mb-2"),
         html.Div(id=Ids.CRUMB),

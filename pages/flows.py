@@ -10,6 +10,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.dropdown import labels as dropdown_labels
 from components.grid import locale_text
 from core.i18n import has, t
 from core.viewer import current_lang
@@ -53,7 +54,8 @@ def layout(region: str | None = None, fund: str | None = None, category: str | N
         # so the dropdown never drops it as unknown before the options arrive
         opts = [{"label": text or str(value), "value": value}] if value not in (None, "") else []
         return dbc.Col([dbc.Label(label, className="small mb-0"),
-                        dcc.Dropdown(id=id_, value=value, options=opts, placeholder=placeholder, clearable=True)], md=md)
+                        dcc.Dropdown(labels=dropdown_labels(lang),
+                                     id=id_, value=value, options=opts, placeholder=placeholder, clearable=True)], md=md)
 
     return html.Div([
         dcc.Store(id=Ids.STATE, data=state),

@@ -8,6 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.dropdown import labels as dropdown_labels
 from components.map import METRIC_OPTIONS
 from core.i18n import t
 from core.viewer import current_lang
@@ -46,7 +47,8 @@ def layout(metric: str | None = None, county: str | None = None, township: str |
             dbc.Col(dbc.RadioItems(id=Ids.METRIC, inline=True, value=metric,
                                    options=[{"label": t(f"map.metric.{m}", lang), "value": m} for m in METRIC_OPTIONS]),
                     md=6),
-            dbc.Col(dcc.Dropdown(id=Ids.YEAR, placeholder=t("map.all_years", lang), clearable=True, searchable=False,
+            dbc.Col(dcc.Dropdown(labels=dropdown_labels(lang),
+                                 id=Ids.YEAR, placeholder=t("map.all_years", lang), clearable=True, searchable=False,
                                  value=y), md=2),
         ], className="align-items-center mb-2"),
         html.Div(id=Ids.CRUMB, className="small text-muted mb-1"),

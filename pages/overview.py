@@ -6,6 +6,7 @@ from enum import Enum
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from components.dropdown import labels as dropdown_labels
 
 from core.i18n import t
 from core.viewer import current_lang
@@ -36,7 +37,8 @@ def layout(region: str | None = None, year: str | None = None, **_query):
         dcc.Store(id=Ids.STATE, data={"region": region, "year": year}),
         dbc.Row([
             dbc.Col(html.H3(t("overview.heading", lang), className="page-title"), md=8),
-            dbc.Col(dcc.Dropdown(id=Ids.YEAR, placeholder=t("overview.all_years", lang), clearable=True,
+            dbc.Col(dcc.Dropdown(labels=dropdown_labels(lang),
+                                 id=Ids.YEAR, placeholder=t("overview.all_years", lang), clearable=True,
                                  searchable=False, value=int(year) if (year or "").isdigit() else None),
                     md=2, className="ms-auto"),
         ], className="align-items-center mb-2"),

@@ -9,6 +9,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.dropdown import labels as dropdown_labels
 from components.townships import METRICS
 from components.grid import locale_text
 from core.i18n import t
@@ -43,14 +44,17 @@ def layout(county: str | None = None, year: str | None = None, metric: str | Non
         html.H3(t("townships.heading", lang), className="page-title"),
         dbc.Row([
             dbc.Col([dbc.Label(t("townships.county", lang), className="small mb-0"),
-                     dcc.Dropdown(id=Ids.COUNTY, value=county, clearable=False,
+                     dcc.Dropdown(labels=dropdown_labels(lang),
+                                  id=Ids.COUNTY, value=county, clearable=False,
                                   options=[{"label": county, "value": county}] if county else [])], md=3),
             dbc.Col([dbc.Label(t("townships.year", lang), className="small mb-0"),
-                     dcc.Dropdown(id=Ids.YEAR, value=year_v, placeholder=t("townships.all_years", lang),
+                     dcc.Dropdown(labels=dropdown_labels(lang),
+                                  id=Ids.YEAR, value=year_v, placeholder=t("townships.all_years", lang),
                                   clearable=True, searchable=False,
                                   options=[{"label": str(year_v), "value": year_v}] if year_v else [])], md=2),
             dbc.Col([dbc.Label(t("townships.metric", lang), className="small mb-0"),
-                     dcc.Dropdown(id=Ids.METRIC, value=metric, clearable=False, searchable=False,
+                     dcc.Dropdown(labels=dropdown_labels(lang),
+                                  id=Ids.METRIC, value=metric, clearable=False, searchable=False,
                                   options=[{"label": t(f"townships.metric.{m}", lang), "value": m} for m in METRICS])],
                     md=4),
         ], className="g-2 mb-2"),

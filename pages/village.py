@@ -17,6 +17,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.drill_export import export_buttons, grid, table_header
+from components.dropdown import labels as dropdown_labels
 from components.village import (HOUSEHOLD_COLUMNS, INVOICE_COLUMNS, PROJECT_COLUMNS, ledger_column_defs)
 from components.grid import locale_text
 from core.i18n import t
@@ -82,7 +83,8 @@ def layout(village: str | None = None, entry: str | None = None, **query):
         dcc.Download(id=Ids.DOWNLOAD),
         dbc.Row([
             dbc.Col(html.H3(t("village.heading", lang), className="page-title"), md=6),
-            dbc.Col(dcc.Dropdown(id=Ids.PICK, placeholder=t("village.pick_hint", lang), value=village,
+            dbc.Col(dcc.Dropdown(labels=dropdown_labels(lang),
+                                 id=Ids.PICK, placeholder=t("village.pick_hint", lang), value=village,
                                  searchable=True, clearable=False, options=[]), md=5, className="ms-auto"),
         ], className="align-items-center mb-2"),
         html.Div(id=Ids.CRUMB),

@@ -75,3 +75,28 @@ def test_every_grid_speaks_the_page_language(dash_app):
                     assert texts.get("filterOoo") == t("grid.filterOoo", lang) and texts.get("noRowsToShow"), comp.id
         # complaints 6, village 4, upload 2, audit, flows, townships, clues, project ...
         assert {"/audit", "/upload", "/complaints", "/flows", "/clues"} <= {p for p, _ in seen}, seen
+
+
+def test_every_dropdown_speaks_the_page_language(dash_app):
+    """Dash's dropdowns have texts of their own (the search box's "Search", "No options found", "3 selected"),
+    English unless told: every dropdown of every page gets them from the catalogue, in the page's language."""
+    import dash
+    from dash import dcc
+    from flask import g
+
+    from core.viewer import Viewer
+    admin = Viewer(user_id=1, username="root", role="admin")
+    for lang, search, none in (("zh", "搜索", "没有匹配的选项"), ("en", "Search", "No options found")):
+        seen = []
+        for page in dash.page_registry.values():
+            with dash_app.server.test_request_context(page["path"], headers={"Cookie": f"lang={lang}"}):
+                g.viewer = admin
+                lay = page["layout"]() if callable(page["layout"]) else page["layout"]
+            for comp in [lay, *lay._traverse()]:
+                if isinstance(comp, dcc.Dropdown):
+                    seen.append((page["path"], comp.id))
+                    labels = getattr(comp, "labels", None) or {}
+                    assert labels.get("search") == search and labels.get("no_options_found") == none, comp.id
+                    assert "{num_selected}" in labels.get("selected_count", ""), comp.id
+        assert {"/", "/clues", "/complaints", "/flows", "/map", "/townships", "/village", "/audit"} <= {
+            p for p, _ in seen}, seen
