@@ -51,28 +51,36 @@ def test_small_percentages_keep_two_significant_digits():
     assert pct(0.000123, pct_digits(0.000123)) == "0.012%"
 
 
+def _components(dash_app, lang: str):
+    """(path, component) for every component of every page's layout in ``lang``, as an administrator sees
+    it (the admin pages included)."""
+    import dash
+    from flask import g
+
+    from core.viewer import Viewer
+    admin = Viewer(user_id=1, username="root", role="admin")
+    for page in dash.page_registry.values():
+        with dash_app.server.test_request_context(page["path"], headers={"Cookie": f"lang={lang}"}):
+            g.viewer = admin
+            lay = page["layout"]() if callable(page["layout"]) else page["layout"]
+        for comp in [lay, *lay._traverse()]:
+            yield page["path"], comp
+
+
 def test_every_grid_speaks_the_page_language(dash_app):
     """AG Grid's own texts (pagination "Page 1 of 7", filter menus, loading) follow the page's language:
     a zh page must not show English in a grid."""
-    import dash
     import dash_ag_grid as dag
-    from flask import g
 
     from core.i18n import t
-    from core.viewer import Viewer
-    admin = Viewer(user_id=1, username="root", role="admin")      # sees the admin pages' grids too
     for lang, word in (("zh", "页"), ("en", "Page")):
         seen = []
-        for page in dash.page_registry.values():
-            with dash_app.server.test_request_context(page["path"], headers={"Cookie": f"lang={lang}"}):
-                g.viewer = admin
-                lay = page["layout"]() if callable(page["layout"]) else page["layout"]
-            for comp in [lay, *lay._traverse()]:
-                if isinstance(comp, dag.AgGrid):
-                    seen.append((page["path"], comp.id))
-                    texts = (getattr(comp, "dashGridOptions", None) or {}).get("localeText") or {}
-                    assert texts.get("page") == word, (page["path"], comp.id)
-                    assert texts.get("filterOoo") == t("grid.filterOoo", lang) and texts.get("noRowsToShow"), comp.id
+        for path, comp in _components(dash_app, lang):
+            if isinstance(comp, dag.AgGrid):
+                seen.append((path, comp.id))
+                texts = (getattr(comp, "dashGridOptions", None) or {}).get("localeText") or {}
+                assert texts.get("page") == word, (path, comp.id)
+                assert texts.get("filterOoo") == t("grid.filterOoo", lang) and texts.get("noRowsToShow"), comp.id
         # complaints 6, village 4, upload 2, audit, flows, townships, clues, project ...
         assert {"/audit", "/upload", "/complaints", "/flows", "/clues"} <= {p for p, _ in seen}, seen
 
@@ -80,23 +88,14 @@ def test_every_grid_speaks_the_page_language(dash_app):
 def test_every_dropdown_speaks_the_page_language(dash_app):
     """Dash's dropdowns have texts of their own (the search box's "Search", "No options found", "3 selected"),
     English unless told: every dropdown of every page gets them from the catalogue, in the page's language."""
-    import dash
     from dash import dcc
-    from flask import g
-
-    from core.viewer import Viewer
-    admin = Viewer(user_id=1, username="root", role="admin")
     for lang, search, none in (("zh", "搜索", "没有匹配的选项"), ("en", "Search", "No options found")):
         seen = []
-        for page in dash.page_registry.values():
-            with dash_app.server.test_request_context(page["path"], headers={"Cookie": f"lang={lang}"}):
-                g.viewer = admin
-                lay = page["layout"]() if callable(page["layout"]) else page["layout"]
-            for comp in [lay, *lay._traverse()]:
-                if isinstance(comp, dcc.Dropdown):
-                    seen.append((page["path"], comp.id))
-                    labels = getattr(comp, "labels", None) or {}
-                    assert labels.get("search") == search and labels.get("no_options_found") == none, comp.id
-                    assert "{num_selected}" in labels.get("selected_count", ""), comp.id
+        for path, comp in _components(dash_app, lang):
+            if isinstance(comp, dcc.Dropdown):
+                seen.append((path, comp.id))
+                labels = getattr(comp, "labels", None) or {}
+                assert labels.get("search") == search and labels.get("no_options_found") == none, comp.id
+                assert "{num_selected}" in labels.get("selected_count", ""), comp.id
         assert {"/", "/clues", "/complaints", "/flows", "/map", "/townships", "/village", "/audit"} <= {
             p for p, _ in seen}, seen
