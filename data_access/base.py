@@ -70,8 +70,22 @@ def scope_bounds(scope: Scope) -> dict[str, str]:
     for an empty scope."""
     if scope is None or scope.is_empty:
         return {"scope_lo": "", "scope_hi": ""}
-    p = scope.prefix
-    return {"scope_lo": p.ljust(12, "0"), "scope_hi": prefix_upper(p).ljust(12, "0")}
+    return bounds(scope.region_code, "scope")
+
+
+def year_params(year) -> dict:
+    """The values of a statement's year filters: ``year``, and its months ``month_from`` / ``month_to`` (YYYY-MM);
+    none without a year. (A statement takes the parameters it names and ignores the others.)"""
+    if not year:
+        return {}
+    y = int(year)
+    return {"year": y, "month_from": f"{y}-01", "month_to": f"{y}-12"}
+
+
+def person_params(scope: Scope) -> dict:
+    """The value of the parameter ``person_id`` (the viewer's own ID number, for "not about the viewer"
+    conditions built once) for a viewer linked to one; none otherwise."""
+    return {"person_id": scope.person_id} if scope is not None and scope.person_id else {}
 
 
 def like_escaped(s: str) -> str:

@@ -39,7 +39,7 @@ from core.settings import get_settings
 from core.db import reading
 from data_access.base import (
     as_float, bounds, in_scope, in_scope_param, is_missing, memoize_in_region, read_df, read_rows, region_names,
-    resolve_region, scope_bounds, statement, under, under_param,
+    person_params, resolve_region, scope_bounds, statement, under, under_param,
 )
 from data_access.cache import memoize
 
@@ -396,16 +396,12 @@ def not_about_viewer(scope: Scope):
 
 def _not_about_viewer_param(has_person: bool):
     """``not_about_viewer`` for a statement built once: the viewer's ID number as the parameter ``person_id``
-    (``_viewer_params``); the statement's key carries ``has_person``."""
+    (``base.person_params``); the statement's key carries ``has_person``."""
     if not has_person:
         return true()
     S = schema.complaint_subjects
     return or_(C.c.table_name != "complaints",
                ~exists().where(S.c.complaint_id == C.c.record_id, S.c.id_number == bindparam("person_id")))
-
-
-def _viewer_params(scope: Scope) -> dict:
-    return {"person_id": scope.person_id} if scope is not None and scope.person_id else {}
 
 
 def _in_scope_clues(scope: Scope, clue_ids) -> pd.DataFrame:
@@ -434,7 +430,7 @@ def clue_detail(scope: Scope, clue_id) -> dict | None:
         return None
     has_person = bool(scope.person_id)
     clue_stmt, events_stmt = statement(("clues.clue_detail", has_person), lambda: _detail_stmts(has_person))
-    df = read_df(clue_stmt, params={"clue_id": cid, **scope_bounds(scope), **_viewer_params(scope)})
+    df = read_df(clue_stmt, params={"clue_id": cid, **scope_bounds(scope), **person_params(scope)})
     if df.empty:
         return None
     row = {k: _plain(None if (not isinstance(v, str) and pd.isna(v)) else v) for k, v in df.iloc[0].to_dict().items()}

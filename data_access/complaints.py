@@ -32,7 +32,7 @@ from core import schema
 from core.scope import Scope, level_of
 from data_access.base import (
     bounds, child_level, in_scope, in_scope_param, is_missing, memoize_in_region, read_df, read_records, read_rows,
-    region_names, resolve_region, scope_bounds, statement, under, under_param,
+    person_params, region_names, resolve_region, scope_bounds, statement, under, under_param,
 )
 from data_access.cache import memoize
 
@@ -139,9 +139,7 @@ def _row_conds(person: bool, start: bool, end: bool) -> list:
 
 
 def _row_params(scope: Scope, code: str, start=None, end=None) -> dict:
-    params = {**scope_bounds(scope), **bounds(code)}
-    if scope is not None and scope.person_id:
-        params["person_id"] = scope.person_id
+    params = {**scope_bounds(scope), **bounds(code), **person_params(scope)}
     params.update({k: v for k, v in (("start", start), ("end", end)) if v is not None})
     return params
 

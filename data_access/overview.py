@@ -10,7 +10,7 @@ from core import schema
 from core.scope import Scope
 from data_access.base import (
     as_float, bounds, child_level, descending_order, memoize_in_region, read_df, read_records, read_rows, region_names,
-    resolve_region, statement, under_param,
+    resolve_region, statement, under_param, year_params,
 )
 from data_access.cache import memoize
 from data_access.complaints import complaint_funnel
@@ -35,7 +35,7 @@ def kpis(scope: Scope, region: str | None = None, year: int | None = None) -> di
     if code is None:
         return None
     stmt = statement(("overview.kpis", bool(year)), lambda: _kpi_stmt(bool(year)))
-    with_row = read_rows(stmt, params={"code": code, **({"year": int(year)} if year else {})})[0]
+    with_row = read_rows(stmt, params={"code": code, **year_params(year)})[0]
     keys = ("funds_disclosed", "n_funds", "allocated_in", "paid_amount", "n_payments", "households_reached", "households")
     out = {k: (float(v) if v is not None else 0.0) for k, v in zip(keys, with_row)}
     out["region"] = code
@@ -51,10 +51,6 @@ def _kpi_stmt(by_year: bool):
     return stmt.where(T.c.year == bindparam("year")) if by_year else stmt
 
 
-def _months(year) -> dict:
-    return {"month_from": f"{int(year)}-01", "month_to": f"{int(year)}-12"} if year else {}
-
-
 @memoize_in_region
 def monthly(scope: Scope, region: str | None = None, year: int | None = None) -> pd.DataFrame:
     """Payments per month and category for the region."""
@@ -68,7 +64,7 @@ def monthly(scope: Scope, region: str | None = None, year: int | None = None) ->
         if year:
             stmt = stmt.where(M.c.period >= bindparam("month_from"), M.c.period <= bindparam("month_to"))
         return stmt.order_by(M.c.period)
-    return read_df(statement(("overview.monthly", bool(year)), build), params={"code": code, **_months(year)})
+    return read_df(statement(("overview.monthly", bool(year)), build), params={"code": code, **year_params(year)})
 
 
 @memoize_in_region
@@ -85,8 +81,7 @@ def subregions(scope: Scope, region: str | None = None, year: int | None = None,
         return pd.DataFrame(columns=cols)
     # the three roll-ups joined in one statement (one read, no pandas merges)
     stmt = statement(("overview.subregions", bool(year)), lambda: _subregions_stmt(bool(year)))
-    recs = read_records(stmt, params={**bounds(code), "level": level, **({"year": int(year)} if year else {}),
-                                      **_months(year)})
+    recs = read_records(stmt, params={**bounds(code), "level": level, **year_params(year)})
     if not recs:
         return pd.DataFrame(columns=cols)
     # the metrics over the rows in plain Python (a few dozen sub-regions; a frame, its records, another frame

@@ -18,8 +18,8 @@ from sqlalchemy import bindparam, func, or_, select
 from core import schema
 from core.idnumber import mask_id, mask_name
 from core.scope import Scope, ancestors
-from data_access.base import (bounds, in_scope_param, like_escaped, read_df, region_names, scope_bounds, statement,
-                              under_param)
+from data_access.base import (bounds, in_scope_param, like_escaped, person_params, read_df, region_names, scope_bounds,
+                              statement, under_param)
 from data_access.cache import memoize
 
 P, F, L, Pa, Q, K = schema.projects, schema.funds, schema.ledger, schema.payments, schema.clues, schema.complaints
@@ -216,9 +216,7 @@ def complaints(scope: Scope, code: str | None) -> pd.DataFrame:
         .where(under_param(K.c.region_code, "county"), in_scope_param(K.c.region_code),
                K.c.project_code == bindparam("code"), *([not_about_viewer_param()] if person else []))
         .order_by(K.c.received_date.desc(), K.c.complaint_id)))
-    params = {**bounds(county, "county"), **_params(scope, p["project_code"])}
-    if person:
-        params["person_id"] = scope.person_id
+    params = {**bounds(county, "county"), **_params(scope, p["project_code"]), **person_params(scope)}
     df = read_df(stmt, params=params)
     if df.empty:
         return pd.DataFrame(columns=cols)

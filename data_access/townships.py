@@ -22,7 +22,7 @@ from sqlalchemy import and_, bindparam, func, select
 from core import schema
 from core.scope import Scope, normalize_code
 from data_access.base import (as_float, bounds, in_scope, in_scope_param, read_df, read_records, read_rows,
-                              region_names, scope_bounds, statement, under_param)
+                              region_names, scope_bounds, statement, under_param, year_params)
 from data_access.cache import memoize
 
 RY, C, A, M = schema.agg_region_year, schema.agg_complaints, schema.agg_anomaly, schema.agg_pay_month
@@ -79,10 +79,7 @@ def _where(col):
 
 
 def _params(scope: Scope, county: str, year: int | None = None) -> dict:
-    out = {**bounds(county, "county"), **scope_bounds(scope)}
-    if year:
-        out.update(year=year, month_from=f"{year}-01", month_to=f"{year}-12")
-    return out
+    return {**bounds(county, "county"), **scope_bounds(scope), **year_params(year)}
 
 
 @memoize
