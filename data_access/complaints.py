@@ -32,7 +32,7 @@ from core import schema
 from core.scope import Scope, level_of
 from data_access.base import (
     bounds, child_level, in_scope, in_scope_param, is_missing, memoize_in_region, read_df, read_records, read_rows,
-    person_params, region_names, resolve_region, scope_bounds, statement, under, under_param,
+    person_params, region_names, resolve_region, scope_bounds, statement, under_param,
 )
 from data_access.cache import memoize
 
@@ -100,15 +100,6 @@ def not_about_viewer_param():
     return ~exists().where(S.c.complaint_id == K.c.complaint_id, S.c.id_number == bindparam("person_id"))
 
 
-def _row_where(scope: Scope, code: str, start=None, end=None) -> list:
-    conds = [in_scope(K.c.region_code, scope), under(K.c.region_code, code), not_about_viewer(scope)]
-    if start is not None:
-        conds.append(K.c.received_date >= start)
-    if end is not None:
-        conds.append(K.c.received_date < end)
-    return conds
-
-
 def _as_of(scope: Scope) -> pd.Timestamp | None:
     from data_access.meta import package_info
     info = package_info(scope)
@@ -126,8 +117,9 @@ def _typed(df: pd.DataFrame, as_of) -> pd.DataFrame:
 
 
 def _row_conds(person: bool, start: bool, end: bool) -> list:
-    """``_row_where`` with its values as parameters (``_row_params``), for statements built once per shape
-    (data_access.base.statement): the region, the scope, the viewer's ID number and the dates."""
+    """The complaint rows' conditions, their values as parameters (``_row_params``): inside the region and the
+    scope (deny by default), not about the viewer (``not_about_viewer``), received in [start, end). Every
+    row-level read of a region's complaints uses them (built once per shape where it can: base.statement)."""
     conds = [in_scope_param(K.c.region_code), under_param(K.c.region_code)]
     if person:
         conds.append(not_about_viewer_param())
@@ -150,8 +142,8 @@ def _rows_stmt(person: bool, start: bool, end: bool):
 
 @memoize
 def _rows(scope: Scope, code: str, start=None, end=None) -> pd.DataFrame:
-    """Complaint rows (public columns only) inside ``code`` and the scope, received in [start, end) (as
-    ``_row_where``: not about the viewer)."""
+    """Complaint rows (public columns only) inside ``code`` and the scope, received in [start, end), not about
+    the viewer (``_row_conds``)."""
     person = bool(scope is not None and scope.person_id)
     stmt = statement(("complaints._rows", person, start is not None, end is not None),
                      lambda: _rows_stmt(person, start is not None, end is not None))
@@ -680,8 +672,11 @@ def complaint_list(scope: Scope, region: str | None, period_from: str | None, pe
     code = resolve_region(scope, region)
     if code is None:
         return pd.DataFrame(columns=LIST_COLUMNS), 0
-    where = _row_where(scope, code, *period_bounds(period_from, period_to)) + _list_filters(filters)
-    total = int(read_df(select(func.count().label("n")).select_from(K).where(*where)).iloc[0]["n"])
+    start, end = period_bounds(period_from, period_to)
+    # (built per call: the user's filters and sort shape it; the region's conditions as everywhere else)
+    where = _row_conds(bool(scope.person_id), start is not None, end is not None) + _list_filters(filters)
+    params = _row_params(scope, code, start, end)
+    total = int(read_df(select(func.count().label("n")).select_from(K).where(*where), params=params).iloc[0]["n"])
     names = PUBLIC + (CONFIDENTIAL if scope.complaints else ())
     order = []
     for col, direction in sort or ():
@@ -690,7 +685,7 @@ def complaint_list(scope: Scope, region: str | None, period_from: str | None, pe
     order += [K.c.received_date.desc(), K.c.complaint_id]
     stmt = (select(*[K.c[c] for c in names]).where(*where).order_by(*order)
             .offset(max(0, int(offset))).limit(max(0, min(int(limit), LIST_LIMIT * 25))))
-    df = _typed(read_df(stmt), _as_of(scope))
+    df = _typed(read_df(stmt, params=params), _as_of(scope))
     keep = LIST_COLUMNS + [c for c in CONFIDENTIAL if scope.complaints]
     if df.empty:
         return pd.DataFrame(columns=keep), total
