@@ -6,6 +6,7 @@ grade thresholds (A ... F, green to red), so that a rate, a complaint density an
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import dash_bootstrap_components as dbc
@@ -43,12 +44,18 @@ def fmt_value(metric: str, v) -> str:
     return f"{float(v):.1f}"
 
 
+@functools.lru_cache(maxsize=None)
+def _bounds(metric: str) -> tuple:
+    """A metric's class bounds (GradeRules' thresholds are constants): looked up once, not per region."""
+    return GradeRules().threshold(metric)
+
+
 def value_class(metric: str, v, enough: bool) -> int:
     if not enough or v is None or (isinstance(v, float) and math.isnan(v)):
         return 0
     if metric == "grade":
         return LETTERS.index(v) + 1 if v in LETTERS else 0
-    bounds = GradeRules().threshold(metric)
+    bounds = _bounds(metric)
     for i, b in enumerate(bounds):
         if float(v) <= b + 1e-12:
             return i + 1
@@ -59,7 +66,7 @@ def class_labels(metric: str, lang: str) -> list[str]:
     first = t("map.not_enough", lang)
     if metric == "grade":
         return [first] + list(LETTERS)
-    b = GradeRules().threshold(metric)
+    b = _bounds(metric)
     f = (lambda x: pct(x, 1)) if metric != "complaints_10k" else (lambda x: f"{x:g}")
     labels = [f"≤ {f(b[0])}"] + [f"{f(b[i - 1])} – {f(b[i])}" for i in range(1, len(b))] + [f"> {f(b[-1])}"]
     return [first] + labels

@@ -192,12 +192,21 @@ def invoices_summary(data: dict | None, lang: str) -> str:
              amount=money(data["entry"]["amount"], lang))
 
 
+def _none_if_missing(v):
+    return None if v is None or v is pd.NaT or (isinstance(v, float) and v != v) else v
+
+
 def project_rows(df: pd.DataFrame) -> list[dict]:
+    """The grid's rows: every column, missing values as None, and the project's link. (Over the records: a
+    copy, astype(object) and where cost ~1.5 ms for a village's few projects.)"""
     if df.empty:
         return []
-    d = df.copy()
-    d["link"] = [md_link(n, f"/project?{urlencode({'project': c})}") for n, c in zip(d["name"], d["project_code"])]
-    return d.astype(object).where(d.notna(), None).to_dict("records")
+    out = []
+    for r in df.to_dict("records"):
+        row = {k: _none_if_missing(v) for k, v in r.items()}
+        row["link"] = md_link(r["name"], f"/project?{urlencode({'project': r['project_code']})}")
+        out.append(row)
+    return out
 
 
 def household_rows(df: pd.DataFrame) -> list[dict]:

@@ -388,8 +388,9 @@ def overdue(scope: Scope, region: str | None, period_from: str | None, period_to
 
     names = region_names(d["region_code"])
     out = []
-    for r in d[["complaint_id", "region_code", "channel", "category", "received_date", "accepted_date", "closed_date",
-                "close_limit", "extension_approved", days]].itertuples(index=False, name=None):
+    # (the columns as lists zipped: itertuples over a frame of datetimes cost ~1 ms a call in pandas' iloc)
+    for r in zip(*(d[c].tolist() for c in ("complaint_id", "region_code", "channel", "category", "received_date",
+                                          "accepted_date", "closed_date", "close_limit", "extension_approved", days))):
         cid, reg, channel, category, received, accepted, closed_d, limit, ext, n_days = r
         due = received + grace if rule == "R22" else limit
         waiting = (accepted if rule == "R22" else closed_d)

@@ -14,6 +14,7 @@ Formula (decided here, documented in docs/clues.md):
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -59,11 +60,20 @@ class GradeRules:
                       ("complaints_10k", 1), ("substantiation", 1), ("disclosure_lag", 1))
     max_gap: int = 2                  # the composite is at most this many letters better than the worst
 
+    # (the pairs as dicts, made once per instance: a province's map grades 134 counties, ~2,500 lookups)
+    @functools.cached_property
+    def _threshold_of(self) -> dict:
+        return dict(self.thresholds)
+
+    @functools.cached_property
+    def _weight_of(self) -> dict:
+        return dict(self.weights)
+
     def threshold(self, comp: str) -> tuple:
-        return dict(self.thresholds)[comp]
+        return self._threshold_of[comp]
 
     def weight(self, comp: str) -> int:
-        return dict(self.weights)[comp]
+        return self._weight_of[comp]
 
 
 def letter(value: float | None, bounds) -> str | None:

@@ -449,16 +449,20 @@ def projects(scope: Scope, village) -> pd.DataFrame:
     if code is None:
         return pd.DataFrame(columns=cols)
     prj, paid_stmt = statement(("village.projects",), _projects_stmts)
-    df = read_df(prj, params=_params(scope, code))
-    if df.empty:
+    rows = read_records(prj, params=_params(scope, code))
+    if not rows:
         return pd.DataFrame(columns=cols)
-    paid = read_df(paid_stmt, params={"codes": df["project_code"].tolist(), **scope_bounds(scope)})
-    df = df.merge(paid, on="project_code", how="left")
-    df["ledger_paid"] = df["ledger_paid"].astype(float).fillna(0.0).round(2)
-    df["contract_amount"] = df["contract_amount"].astype(float)
-    df["acceptance_date"] = df["acceptance_date"].map(_date)
-    df["fund_name"] = df["fund_name"].fillna(df["fund_code"])
-    return df[cols]
+    # a village's few projects in plain Python, one frame at the end (a merge, four column conversions and a
+    # selection cost ~3 ms for two or three rows)
+    paid = dict(read_rows(paid_stmt, params={"codes": [r["project_code"] for r in rows], **scope_bounds(scope)}))
+    for r in rows:
+        v = paid.get(r["project_code"])
+        r["ledger_paid"] = round(float(v), 2) if v is not None else 0.0
+        r["contract_amount"] = float(r["contract_amount"]) if r["contract_amount"] is not None else math.nan
+        r["acceptance_date"] = _date(r["acceptance_date"])
+        if r["fund_name"] is None:
+            r["fund_name"] = r["fund_code"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 def _households_stmts():
