@@ -35,6 +35,7 @@ from data_access.base import (
     person_params, region_names, resolve_region, scope_bounds, statement, under_param,
 )
 from data_access.cache import memoize
+from pipeline.rollups import LEVEL_LEN, LEVELS, complaint_timeliness
 
 C = schema.agg_complaints
 K = schema.complaints
@@ -108,7 +109,6 @@ def _as_of(scope: Scope) -> pd.Timestamp | None:
 
 def _typed(df: pd.DataFrame, as_of) -> pd.DataFrame:
     """Dates as datetimes, flags as bools, and the service rule applied (at ``as_of``)."""
-    from pipeline.rollups import complaint_timeliness
     for c in ("received_date", "accepted_date", "closed_date"):
         df[c] = pd.to_datetime(df[c], errors="coerce")
     df["substantiated"] = df["substantiated"].map(lambda v: bool(v) if pd.notna(v) else False).astype(bool)
@@ -270,7 +270,6 @@ def subregions(scope: Scope, region: str | None, period_from: str | None, period
     cols = ["region_code", "name", *SUMS, "population", "per_10k", "accept_overdue", "close_overdue",
             "accept_rate", "close_rate", "substantiation_rate", "accepted_in_time_rate", "closed_in_time_rate",
             "extension_rate"]
-    from pipeline.rollups import LEVEL_LEN, LEVELS
     level = level or (child_level(code) if code else None)
     if code is None or level is None or LEVELS.index(level) <= LEVELS.index(level_of(code)):
         return pd.DataFrame(columns=cols)

@@ -30,6 +30,7 @@ from core.settings import get_settings
 from data_access.base import (bounds, descending_order, is_missing, read_df, read_rows, region_names, resolve_region,
                               statement, under, under_param)
 from data_access.cache import memoize, memoize_in_request
+from pipeline.rollups import flow_node_rows
 
 FF, F, AL, FR = schema.agg_fund_flow, schema.funds, schema.allocations, schema.agg_fund_region
 FG, EG = schema.agg_fund_flow_group, schema.agg_flow_edge_group
@@ -229,7 +230,6 @@ def _per_region(rows: pd.DataFrame | dict[str, list]) -> dict[str, list]:
 
 def _per_fund(codes: list[str], root: str, day) -> tuple[pd.DataFrame, tuple, float]:
     """One fund item: its agg_fund_flow rows under the root, derived per fund (pipeline.rollups.flow_node_rows)."""
-    from pipeline.rollups import flow_node_rows
     meta = _fund_meta(codes)
     rows = read_df(select(FF.c.fund_code, FF.c.region_code, FF.c.level, FF.c.inflow, FF.c.passed_on, FF.c.paid,
                           FF.c.ledger, FF.c.left_region)

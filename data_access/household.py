@@ -23,6 +23,8 @@ import re
 from functools import lru_cache
 
 import pandas as pd
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 
 from core import schema
@@ -57,7 +59,6 @@ def person_key(id_number: str | None) -> str | None:
     """An opaque URL-safe token for a person (the same person always gets the same token)."""
     if not id_number:
         return None
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     k = _secret()
     raw = str(id_number).encode()
     nonce = hmac.new(k, raw, hashlib.sha256).digest()[:12]
@@ -69,8 +70,6 @@ def resolve_key(key: str | None) -> str | None:
     """The ID number behind a token from ``person_key``; None for anything forged or malformed."""
     if not key or not isinstance(key, str) or len(key) > 100:
         return None
-    from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     try:
         token = base64.urlsafe_b64decode(key + "=" * (-len(key) % 4))
         if len(token) < 12 + 16 + 1:
