@@ -56,6 +56,18 @@ def _prepare(args, work: Path) -> str:
     return url
 
 
+def _machine() -> dict:
+    """What the figures were measured on, and how fast its Python ran just before the session: the same code's
+    p95 moved by up to 1.5 x between runs on one machine, and a loop of 20 M additions (~1 s) moved with it."""
+    import platform
+    t0 = time.perf_counter()
+    s = 0
+    for i in range(20_000_000):
+        s += i
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "machine": platform.machine(),
+            "loop_20m_additions_s": round(time.perf_counter() - t0, 2)}
+
+
 def _regions(engine, rng: random.Random) -> dict[str, list[str]]:
     from sqlalchemy import text
     out = {}
@@ -125,6 +137,7 @@ def bench_dashboard(args) -> int:
                 slow.append((round(c.seconds * 1000, 1), viewers[vi][0], viewers[vi][1], page, q, c.output[:80]))
         return per_page, calls, errors
 
+    machine = _machine()
     invalidate()
     slow_cold, slow_warm = [], []
     cold, n_cold, e_cold = run_plan(slow_cold)
@@ -168,7 +181,7 @@ def bench_dashboard(args) -> int:
     app_p95 = _pct(all_cold, 0.95) * 1000
     out = {
         "bench": "dashboard", "scale": args.scale, "database": engine.dialect.name, "payments": int(n_pay),
-        "viewers": len(viewers), "pages": data_pages(), "calls_cold": n_cold, "calls_warm": n_warm,
+        "machine": machine, "viewers": len(viewers), "pages": data_pages(), "calls_cold": n_cold, "calls_warm": n_warm,
         "errors": e_cold + e_warm,
         "cold": {"all": _summary(all_cold), **{p: _summary(v) for p, v in cold.items()}},
         "warm": {"all": _summary(all_warm), **{p: _summary(v) for p, v in warm.items()}},
