@@ -57,8 +57,9 @@ def _prepare(args, work: Path) -> str:
 
 
 def _machine() -> dict:
-    """What the figures were measured on, and how fast its Python ran just before the session: the same code's
-    p95 moved by up to 1.5 x between runs on one machine, and a loop of 20 M additions (~1 s) moved with it."""
+    """What the figures were measured on, and how fast its Python ran just before the session (a loop of 20 M
+    additions, ~1 s): the same code's p95 moved by up to 1.5 x between runs on one machine. The loop shows part
+    of that, not all of it (docs/benchmarks.md: 1.11 s and 1.08 s before cold p95s of 15.6 and 18.1 ms)."""
     import platform
     t0 = time.perf_counter()
     # at module level (globals), as the earlier runs in docs/benchmarks.md timed it with `python -c`
