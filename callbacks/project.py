@@ -12,6 +12,7 @@ from components.figures import empty_figure
 from components.project import (BENEFICIARY_COLUMNS, CLUE_COLUMNS, PAYMENT_COLUMNS, SEARCH_COLUMNS, beneficiary_rows,
                                 clue_rows, complaint_columns, kpis, payment_rows, search_rows, timeline_figure)
 from core.i18n import t
+from data_access.base import plain_records
 from core.viewer import current_lang, current_scope
 from data_access import meta
 from data_access import project as dp
@@ -48,7 +49,7 @@ def render(state):
         kpis(p, lang), timeline_figure(p, pays, lang), payment_rows(pays, lang),
         beneficiary_rows(dp.beneficiaries(scope, p["project_code"])),
         clue_rows(dp.clues(scope, p["project_code"]), lang),
-        dp.complaints(scope, p["project_code"]).to_dict("records"), note,
+        plain_records(dp.complaints(scope, p["project_code"])), note,
     )
 
 

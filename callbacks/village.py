@@ -14,6 +14,7 @@ from components.village import (HOUSEHOLD_COLUMNS, INVOICE_COLUMNS, LEDGER_COLUM
                                 invoices_title, kpis, payees_figure, project_rows, round_card, timeline_figure,
                                 village_options)
 from core.i18n import t
+from data_access.base import plain_records
 from core.viewer import current_lang, current_scope, current_viewer
 from data_access import meta
 from data_access import village as dv
@@ -62,7 +63,7 @@ def render(state):
         payees_figure(dv.top_payees(scope, code), lang),
         benford_figure(b, lang), round_card(b, lang),
         invoices_title(inv["entry"] if inv else None, lang), invoices_summary(inv, lang),
-        inv["invoices"].to_dict("records") if inv else [],
+        plain_records(inv["invoices"]) if inv else [],
         project_rows(dv.projects(scope, code)), hh_rows, hh_note,
     )
 

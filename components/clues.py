@@ -10,6 +10,7 @@ from dash import html
 
 from components.format import count, money, pct, records
 from core.i18n import has, t
+from data_access.base import plain_records
 
 EXPORT_COLUMNS = ("clue_id", "rule", "rule_label", "region_name", "region_code", "fund_code", "table_name",
                   "record_id", "id_number", "amount_at_risk", "n_rules", "priority", "status_label", "detected_at",
@@ -197,7 +198,7 @@ def groups_view(persons: pd.DataFrame, projects: pd.DataFrame, lang: str):
 
 def export_frame(df: pd.DataFrame, lang: str) -> pd.DataFrame:
     """The rows as the grid shows them, with the grid's headers."""
-    rows = grid_rows(df.to_dict("records"), lang)
+    rows = grid_rows(plain_records(df), lang)
     out = pd.DataFrame(rows, columns=list(df.columns) + ["rule_label", "status_label", "table_label"])
     out = out[[c for c in EXPORT_COLUMNS]]
     headers = {c: t(f"clues.x.{c}", lang) for c in EXPORT_COLUMNS}

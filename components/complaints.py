@@ -16,6 +16,7 @@ from components.figures import empty_figure, figure
 from components.format import count, money, pct
 from components.kpi import kpi_card
 from core.i18n import t
+from data_access.base import plain_records
 
 CHANNELS = ("online", "letter", "visit", "phone", "wechat")
 CATEGORIES = ("livelihood_funds", "poverty_alleviation", "village_finance", "work_style", "other")
@@ -310,7 +311,7 @@ def rows(kind: str, df: pd.DataFrame, lang: str) -> list[dict]:
     if df is None or df.empty:
         return []
     out = []
-    for r in df.to_dict("records"):
+    for r in plain_records(df):
         if kind == "compare":
             out.append({"region_code": r["region_code"], "name": r["name"], "received": _num(r["received"]),
                         "accepted": _num(r["accepted"]), "closed": _num(r["closed"]),

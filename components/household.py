@@ -10,6 +10,7 @@ from components.drill_export import md_link
 from components.format import count, money
 from components.kpi import kpi_card
 from core.i18n import has, t
+from data_access.base import plain_records
 
 RESULT_COLUMNS = [
     ("link", "household.col.name", "link"),
@@ -52,10 +53,10 @@ def person_link(name, key) -> str:
 def result_rows(df: pd.DataFrame) -> list[dict]:
     if df.empty:
         return []
-    d = df.copy()
-    d["link"] = [person_link(n, k) for n, k in zip(d["name"], d["key"])]
-    d = d.drop(columns=["key"])
-    return d.astype(object).where(d.notna(), None).to_dict("records")
+    out = plain_records(df, [c for c in df.columns if c != "key"], missing_as_none=True)
+    for r, n, k in zip(out, df["name"].tolist(), df["key"].tolist()):
+        r["link"] = person_link(n, k)
+    return out
 
 
 def member_rows(df: pd.DataFrame) -> list[dict]:
@@ -65,10 +66,12 @@ def member_rows(df: pd.DataFrame) -> list[dict]:
 def payment_rows(df: pd.DataFrame, lang: str) -> list[dict]:
     if df.empty:
         return []
-    d = df.copy()
-    d["category"] = d["category"].map(lambda c: t(f"category.{c}", lang) if c and has(f"category.{c}") else c)
-    d["unit"] = d["unit"].map(lambda u: t(f"household.unit.{u}", lang) if u and has(f"household.unit.{u}") else u)
-    return d.astype(object).where(d.notna(), None).to_dict("records")
+    out = plain_records(df, missing_as_none=True)
+    for r in out:
+        c, u = r["category"], r["unit"]
+        r["category"] = t(f"category.{c}", lang) if c and has(f"category.{c}") else c
+        r["unit"] = t(f"household.unit.{u}", lang) if u and has(f"household.unit.{u}") else u
+    return out
 
 
 def title(person: dict, lang: str) -> str:

@@ -16,6 +16,7 @@ from dash import html
 from components.figures import empty_figure, figure
 from components.format import count, pct
 from core.i18n import t
+from data_access.base import plain_records
 from data_access.grades import COMPONENTS, LETTERS, GradeRules
 
 COLORS = ["#d9d9d9", "#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027"]
@@ -82,7 +83,7 @@ def sample_text(metric: str, n, lang: str) -> str:
 def colour_data(codes: list[str], names: dict, df: pd.DataFrame, metric: str, lang: str) -> dict:
     """z (class), customdata [code, name, value, sample] for ``codes`` in that order; codes without a
     row (outside the scope, or no data) are class 0."""
-    rows = {r["region_code"]: r for r in df.to_dict("records")} if not df.empty else {}
+    rows = {r["region_code"]: r for r in plain_records(df)} if not df.empty else {}
     z, custom = [], []
     for c in codes:
         r = rows.get(c)

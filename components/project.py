@@ -11,6 +11,7 @@ from components.figures import empty_figure, figure
 from components.format import money, pct
 from components.kpi import kpi_card
 from core.i18n import t
+from data_access.base import plain_records
 
 SEARCH_COLUMNS = [
     ("link", "village.col.project_name", "link", {"minWidth": 220}),
@@ -57,35 +58,38 @@ COMPLAINT_COLUMNS = [
 def search_rows(df: pd.DataFrame) -> list[dict]:
     if df.empty:
         return []
-    d = df.copy()
-    d["link"] = [md_link(n, f"/project?{urlencode({'project': c})}") for n, c in zip(d["name"], d["project_code"])]
-    return d.astype(object).where(d.notna(), None).to_dict("records")
+    out = plain_records(df, missing_as_none=True)
+    for r, n, c in zip(out, df["name"].tolist(), df["project_code"].tolist()):
+        r["link"] = md_link(n, f"/project?{urlencode({'project': c})}")
+    return out
 
 
 def payment_rows(df: pd.DataFrame, lang: str) -> list[dict]:
     if df.empty:
         return []
-    d = df.copy()
-    d["source"] = d["source"].map(lambda s: t(f"project.col.source.{s}", lang))
-    return d.astype(object).where(d.notna(), None).to_dict("records")
+    out = plain_records(df, missing_as_none=True)
+    for r, s in zip(out, df["source"].tolist()):
+        r["source"] = t(f"project.col.source.{s}", lang)
+    return out
 
 
 def beneficiary_rows(df: pd.DataFrame) -> list[dict]:
     if df.empty:
         return []
-    d = df.copy()
-    d["link"] = [md_link(n, f"/household?{urlencode({'person': k})}") for n, k in zip(d["name"], d["key"])]
-    d = d.drop(columns=["key"])
-    return d.astype(object).where(d.notna(), None).to_dict("records")
+    out = plain_records(df, [c for c in df.columns if c != "key"], missing_as_none=True)
+    for r, n, k in zip(out, df["name"].tolist(), df["key"].tolist()):
+        r["link"] = md_link(n, f"/household?{urlencode({'person': k})}")
+    return out
 
 
 def clue_rows(df: pd.DataFrame, lang: str) -> list[dict]:
     if df.empty:
         return []
     from core.i18n import has
-    d = df.copy()
-    d["rule_name"] = d["rule"].map(lambda r: t(f"rule.{r}.name", lang) if has(f"rule.{r}.name") else r)
-    return d.astype(object).where(d.notna(), None).to_dict("records")
+    out = plain_records(df, missing_as_none=True)
+    for row, r in zip(out, df["rule"].tolist()):
+        row["rule_name"] = t(f"rule.{r}.name", lang) if has(f"rule.{r}.name") else r
+    return out
 
 
 def complaint_columns(show_summary: bool) -> list[tuple]:

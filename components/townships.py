@@ -10,7 +10,7 @@ import pandas as pd
 from components.figures import COLORWAY, empty_figure, figure
 from components.format import pct, yuan
 from core.i18n import t
-from data_access.base import as_float, is_missing
+from data_access.base import as_float, is_missing, plain_records
 
 METRICS = ("funds_per_household", "share_paid", "complaints_per_10k", "substantiation_rate", "anomaly_rate")
 RATE_METRICS = ("share_paid", "substantiation_rate", "anomaly_rate")
@@ -90,7 +90,7 @@ def table_rows(df: pd.DataFrame, metric: str, lang: str) -> list[dict]:
         return []
     fs = fences(df)
     rows = []
-    recs = df.to_dict("records")
+    recs = plain_records(df)
     order, nan = _order(df[metric].tolist(), df["region_code"].tolist())
     for k, i in enumerate(order):
         r = recs[i]

@@ -12,6 +12,7 @@ from components.figures import empty_figure, figure
 from components.format import count, money, pct
 from components.kpi import kpi_card
 from core.i18n import t
+from data_access.base import plain_records
 
 LEDGER_COLUMNS = [
     ("entry_id", "village.col.entry_id", "text"),
@@ -202,7 +203,7 @@ def project_rows(df: pd.DataFrame) -> list[dict]:
     if df.empty:
         return []
     out = []
-    for r in df.to_dict("records"):
+    for r in plain_records(df):
         row = {k: _none_if_missing(v) for k, v in r.items()}
         row["link"] = md_link(r["name"], f"/project?{urlencode({'project': r['project_code']})}")
         out.append(row)
@@ -212,10 +213,10 @@ def project_rows(df: pd.DataFrame) -> list[dict]:
 def household_rows(df: pd.DataFrame) -> list[dict]:
     if df.empty:
         return []
-    d = df.copy()
-    d["link"] = [md_link(n, f"/household?{urlencode({'person': k})}") if k else (n or "")
-                 for n, k in zip(d["name"], d["key"])]
-    return d.drop(columns=["key"]).astype(object).where(d.drop(columns=["key"]).notna(), None).to_dict("records")
+    out = plain_records(df, [c for c in df.columns if c != "key"], missing_as_none=True)
+    for r, n, k in zip(out, df["name"].tolist(), df["key"].tolist()):
+        r["link"] = md_link(n, f"/household?{urlencode({'person': k})}") if k else (n or "")
+    return out
 
 
 def village_options(rows: list[dict]) -> list[dict]:

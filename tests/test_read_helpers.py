@@ -106,3 +106,44 @@ def test_like_escaped_keeps_wildcards_literal(tmp_path):
     assert [r[0] for r in read_rows(stmt, engine, params={"q": like_escaped("10%_/x")})] == ["10%_/xb", "a10%_/x"]
     starts = select(t.c.name).where(t.c.name.startswith(bindparam("q"), escape="/"))
     assert [r[0] for r in read_rows(starts, engine, params={"q": like_escaped("10%")})] == ["10%_/xb"]
+
+
+def _mixed_frame():
+    import numpy as np
+    import pandas as pd
+    return pd.DataFrame({
+        "n": np.arange(4, dtype="int64"), "x": [1.5, np.nan, -0.0, 2.25], "s": ["a", None, "c", np.nan],
+        "day": pd.to_datetime(["2024-02-29", None, "2023-07-02", "2023-01-01"]), "ok": [True, False, True, False],
+        "obj": [1, "two", None, 3.5], "cnt": pd.array([1, None, 3, 4], dtype="Int64"),
+    })
+
+
+def _types(recs):
+    return [{k: type(v) for k, v in r.items()} for r in recs]
+
+
+def test_plain_records_gives_what_pandas_to_dict_gives():
+    """The tables' rows built from column lists carry the same values and Python types as pandas' own
+    ``to_dict("records")``, and with missing_as_none as ``astype(object).where(notna, None)`` (missing -> None)."""
+    import math
+
+    from data_access.base import plain_records
+    df = _mixed_frame()
+
+    def same(a, b):                       # NaN == NaN, pd.NA == pd.NA, NaT == NaT for the comparison
+        def key(v):
+            if isinstance(v, float) and math.isnan(v):
+                return "nan"
+            return repr(v) if v is None or str(v) in ("<NA>", "NaT") else v
+        return [{k: key(v) for k, v in r.items()} for r in a] == [{k: key(v) for k, v in r.items()} for r in b]
+
+    expected = df.to_dict("records")
+    got = plain_records(df)
+    assert same(got, expected) and _types(got) == _types(expected)
+    assert list(got[0]) == list(df.columns)
+    expected = df.astype(object).where(df.notna(), None).to_dict("records")
+    got = plain_records(df, missing_as_none=True)
+    assert got == expected and _types(got) == _types(expected)
+    assert got[1] == {"n": 1, "x": None, "s": None, "day": None, "ok": False, "obj": "two", "cnt": None}
+    assert plain_records(df, ["s", "n"], n=2) == [{"s": "a", "n": 0}, {"s": None, "n": 1}]
+    assert plain_records(df.iloc[:0]) == []
