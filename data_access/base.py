@@ -213,22 +213,31 @@ def child_level(region_code: str) -> str | None:
     return CHILD_LEVEL.get(level_of(region_code))
 
 
+def memoize_narrowed(resolve):
+    """``memoize`` for a function ``fn(scope, region, ...)`` that reads only under the region
+    ``resolve(scope, region)`` gives: when that region lies wholly inside the scope, the answer for a viewer
+    is the answer for the viewer's scope narrowed to it (``Scope.narrowed``, same grants), so it is
+    memoized on the narrowed scope and shared by every viewer who may see the region with the same grants
+    (a province leader opening a county, and that county's official). Otherwise (nothing resolved, or a
+    region only partly inside the scope, as a county for a viewer scoped to one of its townships) it is
+    memoized on the viewer's own scope. The scope is still applied inside ``fn`` (deny by default)."""
+    def decorate(fn):
+        from data_access.cache import memoize
+        memo = memoize(fn)
+
+        @functools.wraps(fn)
+        def wrapper(scope, region=None, *args, **kwargs):
+            code = resolve(scope, region)
+            if code is None or not scope.allows(code):
+                return memo(scope, region, *args, **kwargs)
+            return memo(scope.narrowed(code), code, *args, **kwargs)
+
+        wrapper.uncached = fn
+        return wrapper
+    return decorate
+
+
 def memoize_in_region(fn):
-    """``memoize`` for a function ``fn(scope, region, ...)`` that reads only under the region it shows
-    (``resolve_region(scope, region)``, always inside the scope): its answer for a viewer is its answer
-    for the viewer's scope narrowed to that region (``Scope.narrowed``, same grants), so it is memoized on
-    the narrowed scope and shared by every viewer who may see the region with the same grants (a province
-    leader opening a county, and that county's official). The scope is still applied inside ``fn``; an
-    empty or outside request resolves as before (deny by default)."""
-    from data_access.cache import memoize
-    memo = memoize(fn)
-
-    @functools.wraps(fn)
-    def wrapper(scope, region=None, *args, **kwargs):
-        code = resolve_region(scope, region)
-        if code is None:
-            return memo(scope, region, *args, **kwargs)
-        return memo(scope.narrowed(code), code, *args, **kwargs)
-
-    wrapper.uncached = fn
-    return wrapper
+    """``memoize_narrowed`` to the region a page shows, ``resolve_region(scope, region)`` (always inside
+    the scope)."""
+    return memoize_narrowed(resolve_region)(fn)

@@ -11,6 +11,10 @@ agg_anomaly (I01) and agg_pay_month. Definitions (docs/fund-flows.md):
   by year, so it covers every year of the package.
 A county official lands on their own county; province and city viewers pick one of theirs; a viewer
 scoped below a county sees only the townships inside their scope.
+
+The comparison of a county is memoized on the viewer's scope narrowed to that county
+(data_access.base.memoize_narrowed): a leader opening the county and its official share one entry; a viewer
+scoped to one of its townships, who sees only part of it, keeps their own.
 """
 from __future__ import annotations
 
@@ -21,8 +25,8 @@ from sqlalchemy import and_, bindparam, func, select
 
 from core import schema
 from core.scope import Scope, normalize_code
-from data_access.base import (as_float, bounds, in_scope, in_scope_param, read_df, read_records, read_rows,
-                              region_names, scope_bounds, statement, under_param, year_params)
+from data_access.base import (as_float, bounds, in_scope, in_scope_param, memoize_narrowed, read_df, read_records,
+                              read_rows, region_names, scope_bounds, statement, under_param, year_params)
 from data_access.cache import memoize
 
 RY, C, A, M = schema.agg_region_year, schema.agg_complaints, schema.agg_anomaly, schema.agg_pay_month
@@ -82,7 +86,7 @@ def _params(scope: Scope, county: str, year: int | None = None) -> dict:
     return {**bounds(county, "county"), **scope_bounds(scope), **year_params(year)}
 
 
-@memoize
+@memoize_narrowed(lambda scope, county: resolve_county(scope, county))
 def years(scope: Scope, county: str | None = None) -> list[int]:
     code = resolve_county(scope, county)
     if code is None:
@@ -92,7 +96,7 @@ def years(scope: Scope, county: str | None = None) -> list[int]:
     return sorted(int(y) for (y,) in read_rows(stmt, params=_params(scope, code)))
 
 
-@memoize
+@memoize_narrowed(lambda scope, county: resolve_county(scope, county))
 def townships(scope: Scope, county: str | None = None, year=None) -> pd.DataFrame:
     """One row per township of the county inside the scope, with the comparison metrics (COLS)."""
     code = resolve_county(scope, county)
@@ -166,7 +170,7 @@ def _monthly_stmts(by_year: bool):
     return p, c
 
 
-@memoize
+@memoize_narrowed(lambda scope, county: resolve_county(scope, county))
 def monthly(scope: Scope, county: str | None = None, year=None) -> pd.DataFrame:
     """Per township and month: paid to households (agg_pay_month) and complaints received (agg_complaints)."""
     code = resolve_county(scope, county)

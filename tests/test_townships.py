@@ -251,3 +251,27 @@ def test_fence_quartiles_are_numpys_linear_quantiles():
         assert (f["q1"], f["q3"], f["n"]) == (float(q1), float(q3), n)
         assert f["low"] == f["q1"] - 1.5 * (f["q3"] - f["q1"])
     assert tukey([1.0, None, 2.0, 3.0]) is None                 # three values: no fences
+
+
+def test_the_comparison_is_shared_by_the_county_and_not_by_a_township_inside_it(drill_db, tmp_path, monkeypatch):
+    """A leader opening the county fills the cache for the county's official (data_access.base.memoize_narrowed);
+    an analyst scoped to one township of it gets their own township only, even after that."""
+    from core.scope import Scope
+    from data_access import townships
+    from tests.test_shared_cache import statements
+    monkeypatch.setenv("CACHE_DIR", str(tmp_path / "cache"))
+    leader = [townships.townships(Scope(PROV), C), townships.monthly(Scope(PROV), C), townships.years(Scope(PROV), C)]
+    assert set(leader[0]["region_code"]) == {T1, T2, T3, T4, T5} and len(leader[1]) and leader[2]
+    with statements(drill_db) as official_sql:
+        official = [townships.townships(Scope(C), None), townships.monthly(Scope(C), None), townships.years(Scope(C), None)]
+    assert official_sql == []                         # every answer came from the leader's entries
+    import pandas as pd
+    pd.testing.assert_frame_equal(leader[0], official[0])
+    pd.testing.assert_frame_equal(leader[1], official[1])
+    assert leader[2] == official[2]
+    with statements(drill_db) as analyst_sql:
+        own = townships.townships(Scope(T2), C)
+    assert analyst_sql and own["region_code"].tolist() == [T2]
+    assert set(townships.monthly(Scope(T2), C)["region_code"]) == {T2}
+    # a forged wish for another county still gives the official their own
+    assert set(townships.townships(Scope(C), C2)["region_code"]) == {T1, T2, T3, T4, T5}
