@@ -89,6 +89,9 @@ def clue_rows(df: pd.DataFrame, lang: str) -> list[dict]:
     out = plain_records(df, missing_as_none=True)
     for row, r in zip(out, df["rule"].tolist()):
         row["rule_name"] = t(f"rule.{r}.name", lang) if has(f"rule.{r}.name") else r
+        s = row.get("status")
+        if s and has(f"clues.status.{s}"):         # the workflow's state in words, as on the clues page
+            row["status"] = t(f"clues.status.{s}", lang)
     return out
 
 

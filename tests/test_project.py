@@ -47,6 +47,7 @@ def test_project_page_shows_fund_contract_progress_and_payments_against_acceptan
     assert fig["layout"]["shapes"][0]["x0"] == "2023-10-20"                  # the acceptance date
     assert [c["rule"] for c in resp["project-clues"]["rowData"]] == ["R13"]
     assert resp["project-clues"]["rowData"][0]["amount_at_risk"] == pytest.approx(6000.0)
+    assert resp["project-clues"]["rowData"][0]["status"] == "新线索"          # the state in words, not "new"
     assert resp["project-beneficiaries"]["rowData"] == []
 
 
@@ -118,3 +119,4 @@ def test_exports_equal_the_screen(client, dash_app):
     _, df, _ = export(client, dash_app, "project", "clues", "csv", [{"id": "project-state", "property": "data",
                                                                     "value": {"project": "PRJ-WS1"}}])
     assert df["规则"].tolist() == ["R13"] and df["规则名称"].tolist() == ["超进度付款"]
+    assert df["状态"].tolist() == ["新线索"]
