@@ -24,7 +24,7 @@ import pandas as pd
 from sqlalchemy import and_, bindparam, func, select
 
 from core import schema
-from core.scope import Scope, normalize_code
+from core.scope import Scope, level_of, normalize_code, prefix_of
 from data_access.base import (as_float, bounds, in_scope, in_scope_param, memoize_narrowed, read_df, read_records,
                               read_rows, region_names, scope_bounds, statement, under_param, year_params)
 from data_access.cache import memoize
@@ -58,19 +58,25 @@ def counties(scope: Scope) -> list[dict]:
 
 
 def resolve_county(scope: Scope, county: str | None) -> str | None:
-    """The county to show: the wish when the viewer may see it (or a township inside it), else the
-    viewer's own county, else the first of theirs. None for an empty scope."""
+    """The county to show: the wish when the viewer may see it (or a township inside it; for a city or the
+    province, the first of the viewer's counties in it), else the viewer's own county, else the first of
+    theirs. None for an empty scope."""
     if scope is None or scope.is_empty:
         return None
     own = counties(scope)
     if not own:
         return None
     try:
-        wish = normalize_code(county)[:6].ljust(12, "0") if county else None
+        code = normalize_code(county) if county else None
     except ValueError:
-        wish = None
+        code = None
     if scope.level in ("county", "township", "village"):
         return own[0]["code"]
+    if code and level_of(code) in ("province", "city") and scope.allows(code):
+        # a city (or the province): its first county of the viewer's, by code
+        inside = [c["code"] for c in own if c["code"].startswith(prefix_of(code))]
+        return inside[0] if inside else own[0]["code"]
+    wish = code[:6].ljust(12, "0") if code else None
     if wish and scope.allows(wish) and wish in {c["code"] for c in own}:
         return wish
     return own[0]["code"]

@@ -35,7 +35,11 @@ class Ids(str, Enum):
     DOWNLOAD = "townships-download"
 
 
-def layout(county: str | None = None, year: str | None = None, metric: str | None = None, **_query):
+def layout(county: str | None = None, year: str | None = None, metric: str | None = None, region: str | None = None,
+           **_query):
+    """``region`` (the breadcrumb's and other pages' parameter) stands for ``county`` when that is not given: a
+    county or a township opens its county, a city or the province its first county (townships.resolve_county)."""
+    county = county or region
     lang = current_lang()
     metric = metric if metric in METRICS else METRICS[0]
     year_v = int(year) if str(year or "").isdigit() else None

@@ -7,12 +7,13 @@ import base64
 import csv
 import io
 import json
+import re
 import uuid
 from urllib.parse import parse_qsl
 
 import pytest
 
-from tests.drilldown_factory import C, C2, EXPECTED, PROV, T1, T2, T3, T4, T5
+from tests.drilldown_factory import C, C2, CITY, EXPECTED, PROV, T1, T2, T3, T4, T5
 
 
 def login(client, app, role: str, region: str) -> str:
@@ -169,6 +170,25 @@ def test_forged_county_and_clicks_stay_in_scope(county, drill_db, dash_app):
     login(p, dash_app, "province_leader", PROV)
     r = render(p, dash_app, {"county": C2})
     assert set(rows(r)) == {"430422002000"} and {o["value"] for o in r["townships-county"]["options"]} == {C, C2}
+
+
+def test_a_region_in_the_address_opens_its_county(drill_db, dash_app):
+    """The breadcrumb (and the other pages) link with ?region=: a county or a township opens that county, a city
+    its first county; before, the page read only ?county= and showed the viewer's first county instead."""
+    from core.scope import Scope
+    from data_access.townships import resolve_county
+    assert layout_state(dash_app, "?region=" + C2)["county"] == C2
+    assert layout_state(dash_app, "?county=" + C + "&region=" + C2)["county"] == C         # county wins
+    p = dash_app.server.test_client()
+    login(p, dash_app, "province_leader", PROV)
+    r = render(p, dash_app, layout_state(dash_app, "?region=430422002000"))
+    assert r["townships-county"]["value"] == C2 and set(rows(r)) == {"430422002000"}
+    assert resolve_county(Scope(PROV), CITY) == C and resolve_county(Scope(PROV), "430422002000") == C2
+    assert resolve_county(Scope(C), CITY) == C                                     # not theirs: their own
+    # the breadcrumb's links carry the region, and each opens a county of that region
+    crumb = json.dumps(r["townships-breadcrumb"]["children"], ensure_ascii=False)
+    hrefs = re.findall(r'"href": "([^"]+)"', crumb)
+    assert any(h.startswith("/townships?") and "region=" + CITY in h for h in hrefs), hrefs
 
 
 def _export(c, app, state, fmt):
