@@ -289,3 +289,43 @@ def test_english_labels(client, dash_app):
     resp, _ = _render(client, dash_app, {"village": V1A})
     assert "Income" in _texts(resp["village-kpis"]["children"])
     assert "nonconformity" in resp["village-benford"]["figure"]["layout"]["title"]["text"]
+
+
+def test_members_who_share_a_relation_are_listed_by_id_number_not_by_link_key(tmp_path, monkeypatch):
+    """Two children of one household, and two people paid in the village but registered nowhere: each pair in the
+    order of their ID numbers. (Ordered by the link key, a token derived from SECRET_KEY, they came in another
+    order on every server.) The pairs are chosen so that their keys sort the other way."""
+    import datetime as dt
+
+    from core import schema
+    from core.db import create_schema, get_engine
+    from core.scope import Scope
+    from data_access import village
+    from data_access.household import person_key
+    url = f"sqlite:///{tmp_path / 'ties.sqlite'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("CACHE_DIR", str(tmp_path / "cache"))
+    engine = get_engine(url)
+    create_schema(engine)
+    candidates = [f"43042119900101{n:04d}" for n in range(1, 60)]
+
+    def reversed_pair(pool):            # a < b by ID number, key(a) > key(b)
+        return next((a, b) for a in pool for b in pool if a < b and person_key(a) > person_key(b))
+    child_a, child_b = reversed_pair(candidates[:20])
+    out_a, out_b = reversed_pair(candidates[20:])
+    head = candidates[40]
+    V = "430421100013"
+    with engine.begin() as conn:
+        conn.execute(schema.people.insert(), [
+            {"id_number": i, "name": n, "village_code": V, "household_no": "H1", "relation_to_head": r,
+             "poverty_registered": False}
+            for i, n, r in ((head, "户主甲", "户主"), (child_b, "子女乙", "子女"), (child_a, "子女丙", "子女"))])
+        conn.execute(schema.payments.insert(), [
+            {"payment_id": f"P{k}", "fund_code": "F1", "id_number": i, "name": f"外来{k}", "village_code": V,
+             "amount": 100.0, "paid_date": dt.date(2023, 5, 1), "period": "2023-05"}
+            for k, i in enumerate((out_b, out_a, head))])
+    rows = village.households(Scope(V, pii=True), V)
+    ids = rows["id_number"].tolist()
+    assert ids == [child_a, child_b, head, out_a, out_b]          # (relations sort as text: 子女 before 户主)
+    assert rows["household_no"].tolist() == ["H1"] * 3 + [None, None]
+    assert rows["registered_here"].tolist() == [True, True, True, False, False]
