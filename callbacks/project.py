@@ -12,9 +12,9 @@ from components.figures import empty_figure
 from components.project import (BENEFICIARY_COLUMNS, CLUE_COLUMNS, PAYMENT_COLUMNS, SEARCH_COLUMNS, beneficiary_rows,
                                 clue_rows, complaint_columns, kpis, payment_rows, search_rows, timeline_figure)
 from core.i18n import t
-from data_access.base import plain_records
 from core.viewer import current_lang, current_scope
 from data_access import meta
+from data_access.base import plain_records
 from data_access import project as dp
 from pages.project import PAGE, Ids
 

@@ -14,9 +14,9 @@ from components.village import (HOUSEHOLD_COLUMNS, INVOICE_COLUMNS, LEDGER_COLUM
                                 invoices_title, kpis, payees_figure, project_rows, round_card, timeline_figure,
                                 village_options)
 from core.i18n import t
-from data_access.base import plain_records
 from core.viewer import current_lang, current_scope, current_viewer
 from data_access import meta
+from data_access.base import plain_records
 from data_access import village as dv
 from data_access.household import entitled
 from pages.village import PAGE, Ids

@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import html
 
-from components.format import count, money, pct, records
+from components.format import count, money, pct
 from core.i18n import has, t
 from data_access.base import plain_records
 
@@ -59,7 +59,7 @@ def rule_notices(runs: pd.DataFrame, lang: str):
     if runs.empty:
         return dbc.Alert(t("clues.no_runs", lang), color="secondary", className="py-2")
     items = []
-    rows = records(runs, ["rule", "ran", "reason", "share", "clues", "examined", "flood"])
+    rows = plain_records(runs, ["rule", "ran", "reason", "share", "clues", "examined", "flood"])
     skipped = [r for r in rows if not r["ran"]]
     if skipped:
         items.append(dbc.Alert([html.B(t("clues.not_run", lang)), html.Ul([
@@ -169,7 +169,7 @@ def _small_table(df: pd.DataFrame, columns: list[tuple[str, str]], lang: str, li
         return html.Div(t("clues.none", lang), className="text-muted small")
     head = html.Thead(html.Tr([html.Th(t(k, lang)) for _, k in columns]))
     body = []
-    for r in records(df, [c for c in dict.fromkeys([*(col for col, _ in columns), "top_clue"]) if c in df], 20):
+    for r in plain_records(df, [c for c in dict.fromkeys([*(col for col, _ in columns), "top_clue"]) if c in df], 20):
         cells = []
         for col, _ in columns:
             v = r.get(col)

@@ -5,7 +5,6 @@ import math
 
 from core.i18n import t
 from core.schema import HALF_FEN
-from data_access.base import plain_records
 
 
 def _amount(v) -> float | None:
@@ -66,8 +65,3 @@ def pct(v, digits: int = 1) -> str:
         return "—"
     return f"{float(v) * 100:.{digits}f}%"
 
-
-def records(df, cols, n: int | None = None) -> list[dict]:
-    """The first ``n`` (all) rows of ``df`` as dicts of ``cols``, with the plain Python values that
-    ``to_dict("records")`` gives (for a table of a few dozen rows its per-row work cost ~0.5 ms a table)."""
-    return plain_records(df, cols, n)

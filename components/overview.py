@@ -9,10 +9,10 @@ import pandas as pd
 from dash import html
 
 from components.figures import empty_figure, figure
-from components.format import count, money, pct, pct_digits, records
+from components.format import count, money, pct, pct_digits
 from components.kpi import kpi_card
 from core.i18n import t
-from data_access.base import as_float
+from data_access.base import as_float, plain_records
 
 
 def kpi_row(k: dict | None, lang: str):
@@ -93,7 +93,7 @@ def subregion_table(df: pd.DataFrame, lang: str, page_path: str):
                                ("region", "paid_amount", "n_payments", "households", "households_reached",
                                 "paid_per_household", "anomaly_rate", "complaints", "complaints_per_10k")]))
     rows = []
-    for r in records(df, ["name", "region_code", "paid_amount", "n_payments", "households", "households_reached",
+    for r in plain_records(df, ["name", "region_code", "paid_amount", "n_payments", "households", "households_reached",
                           "paid_per_household", "anomaly_rate", "complaints", "complaints_per_10k"]):
         rows.append(_tr([
             _html("A", r["name"], href=f"{page_path}?region={r['region_code']}"),

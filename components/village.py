@@ -193,20 +193,14 @@ def invoices_summary(data: dict | None, lang: str) -> str:
              amount=money(data["entry"]["amount"], lang))
 
 
-def _none_if_missing(v):
-    return None if v is None or v is pd.NaT or (isinstance(v, float) and v != v) else v
-
-
 def project_rows(df: pd.DataFrame) -> list[dict]:
     """The grid's rows: every column, missing values as None, and the project's link. (Over the records: a
     copy, astype(object) and where cost ~1.5 ms for a village's few projects.)"""
     if df.empty:
         return []
-    out = []
-    for r in plain_records(df):
-        row = {k: _none_if_missing(v) for k, v in r.items()}
-        row["link"] = md_link(r["name"], f"/project?{urlencode({'project': r['project_code']})}")
-        out.append(row)
+    out = plain_records(df, missing_as_none=True)
+    for r, n, c in zip(out, df["name"].tolist(), df["project_code"].tolist()):
+        r["link"] = md_link(n, f"/project?{urlencode({'project': c})}")
     return out
 
 

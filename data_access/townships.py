@@ -92,7 +92,7 @@ def _params(scope: Scope, county: str, year: int | None = None) -> dict:
     return {**bounds(county, "county"), **scope_bounds(scope), **year_params(year)}
 
 
-@memoize_narrowed(lambda scope, county: resolve_county(scope, county))
+@memoize_narrowed(resolve_county)
 def years(scope: Scope, county: str | None = None) -> list[int]:
     code = resolve_county(scope, county)
     if code is None:
@@ -102,7 +102,7 @@ def years(scope: Scope, county: str | None = None) -> list[int]:
     return sorted(int(y) for (y,) in read_rows(stmt, params=_params(scope, code)))
 
 
-@memoize_narrowed(lambda scope, county: resolve_county(scope, county))
+@memoize_narrowed(resolve_county)
 def townships(scope: Scope, county: str | None = None, year=None) -> pd.DataFrame:
     """One row per township of the county inside the scope, with the comparison metrics (COLS)."""
     code = resolve_county(scope, county)
@@ -176,7 +176,7 @@ def _monthly_stmts(by_year: bool):
     return p, c
 
 
-@memoize_narrowed(lambda scope, county: resolve_county(scope, county))
+@memoize_narrowed(resolve_county)
 def monthly(scope: Scope, county: str | None = None, year=None) -> pd.DataFrame:
     """Per township and month: paid to households (agg_pay_month) and complaints received (agg_complaints)."""
     code = resolve_county(scope, county)
